@@ -1,0 +1,246 @@
+"""The one training loop every study configures.
+
+Data live in memory as tensors (on the GPU when there is one): a batch is an index into them, so
+loading is never the bottleneck. Each epoch ends with a validation pass, model selection on the
+validation metric, a row in `history.csv` and a resumable `state.pt`. The random streams of epoch e
+are seeded from (seed, e), so a run killed after epoch e and started again continues exactly as an
+uninterrupted run would (on the CPU; CUDA kernels are not all deterministic).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from landslides.metrics import SegmentationMetrics
+
+IGNORE_INDEX = 255
+
+
+@dataclass
+class Split:
+    """Normalized images (N, C, H, W) float32 and targets (N, H, W) int64 (0, 1, IGNORE_INDEX)."""
+
+    images: torch.Tensor
+    target: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def to(self, device: torch.device) -> Split:
+        return Split(self.images.to(device), self.target.to(device))
+
+
+def select_device(name: str = "auto") -> torch.device:
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def configure_torch(threads: int, device: torch.device, deterministic: bool = True) -> None:
+    torch.set_num_threads(threads)
+    if deterministic:
+        # warn_only: a few CUDA kernels (e.g. upsampling backward) have no deterministic version.
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not deterministic
+        torch.backends.cuda.matmul.allow_tf32 = True
+
+
+def build_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
+    params, lr, wd = model.parameters(), cfg["lr"], cfg["weight_decay"]
+    if cfg["optimizer"] == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if cfg["optimizer"] == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=0.9)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict):
+    if cfg["scheduler"] == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+    if cfg["scheduler"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg["epochs"])
+    return None
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op context on the CPU (fp32 keeps CPU runs exact)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def landslide_probability(logits: torch.Tensor) -> torch.Tensor:
+    """(N, 2, H, W) logits -> (N, H, W) float32 probability of the landslide class."""
+    return torch.softmax(logits.float(), dim=1)[:, 1]
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+    """Landslide probabilities (N, H, W) float32 on the CPU."""
+    model.eval()
+    out = []
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start : start + batch_size].to(device, non_blocking=True)
+        if device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            out.append(landslide_probability(model(batch)).cpu())
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def evaluate(model: nn.Module, split: Split, batch_size: int, device: torch.device) -> dict[str, float]:
+    prob = predict(model, split.images, batch_size, device)
+    target = split.target.cpu()
+    metrics = SegmentationMetrics()
+    metrics.update(prob, target == 1, valid=target != IGNORE_INDEX)
+    return metrics.compute()
+
+
+def fingerprint(obj) -> str:
+    """A short hash of everything that defines a run, so a stale state.pt is never resumed."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_score: float
+    best_val_metrics: dict
+    history: list[dict]
+
+
+def fit(
+    model: nn.Module,
+    train: Split,
+    val: Split,
+    cfg: dict,
+    run_dir: Path,
+    *,
+    seed: int,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    device: torch.device,
+    augment: nn.Module | None = None,
+    run_id: dict | None = None,
+) -> FitResult:
+    """Train `model` in place; on return it holds the weights of the best validation epoch.
+
+    cfg: the `training` section (epochs, batch_size, eval_batch_size, optimizer, lr, weight_decay,
+    scheduler, grad_clip, selection_metric). run_id: everything else that defines the run (for the
+    resume fingerprint).
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = run_dir / "state.pt"
+    key = fingerprint({"cfg": cfg, "seed": seed, "run": run_id, "n_train": len(train), "n_val": len(val)})
+    seed_everything(seed)
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, cfg)
+    scheduler = build_scheduler(optimizer, cfg)
+    augment = augment.to(device) if augment is not None else None
+    train_dev, val_dev = train.to(device), val.to(device)
+
+    start_epoch, best = 0, {"score": -float("inf"), "epoch": -1, "metrics": {}, "weights": None}
+    history: list[dict] = []
+    if state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        if state["fingerprint"] == key:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
+            print(f"resuming {run_dir} after epoch {state['epoch']}", file=sys.stderr)
+
+    for epoch in range(start_epoch, cfg["epochs"]):
+        row = _train_one_epoch(model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
+        val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device)
+        score = val_metrics[cfg["selection_metric"]]
+        score = -float("inf") if np.isnan(score) else score
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(score)
+        elif scheduler is not None:
+            scheduler.step()
+        if score > best["score"]:
+            best = {"score": score, "epoch": epoch, "metrics": val_metrics,
+                    "weights": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})}
+        row.update({f"val_{k}": v for k, v in val_metrics.items() if k in ("auprc", "f1", "iou", "miou")})
+        history.append(row)
+        _write_history(history, run_dir / "history.csv")
+        save_atomic({"fingerprint": key, "epoch": epoch, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                     "best": best, "history": history}, state_path)
+
+    if best["weights"] is not None:
+        model.load_state_dict(best["weights"])
+    return FitResult(best["epoch"], best["score"], best["metrics"], history)
+
+
+def _train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, device, augment) -> dict:
+    # Every random stream of this epoch derives from (seed, epoch): resuming needs no saved RNG state.
+    torch.manual_seed(seed * 100_003 + epoch)
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    batches = [order[i : i + cfg["batch_size"]] for i in range(0, len(order), cfg["batch_size"])]
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2] = torch.cat([batches[-2], batches.pop()])  # BatchNorm cannot train on one sample
+    model.train()
+    total_loss, seen, started = 0.0, 0, time.perf_counter()
+    bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg['epochs']}", file=sys.stderr, mininterval=5,
+               disable=None if sys.stderr.isatty() else False, leave=False)
+    for index in bar:
+        index = index.to(device)
+        images, target = train.images[index], train.target[index]
+        if augment is not None:
+            images, target = augment(images, target)
+        if device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            loss = loss_fn(model(images).float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.get("grad_clip"):
+            nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+        optimizer.step()
+        total_loss += loss.item() * len(index)
+        seen += len(index)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+    seconds = time.perf_counter() - started
+    return {"epoch": epoch, "train_loss": total_loss / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
+            "seconds": round(seconds, 3), "samples_per_s": round(seen / seconds, 2)}
+
+
+def _write_history(history: list[dict], path: Path) -> None:
+    fields = list(dict.fromkeys(k for row in history for k in row))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(tmp, path)
