@@ -1,0 +1,86 @@
+"""Download of the Landslide4Sense benchmark from Zenodo record 10463239 (all splits with masks).
+
+The generic download/checksum/extract logic lives in landslides.download.fetch_archive; this module only
+knows the record's file names and how to check that an extracted split is a valid benchmark split.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from landslides.errors import InputError
+from landslides.l4s.dataset import SPLIT_DIRS, list_patches, read_split
+
+ZENODO_RECORD = "10463239"
+ZENODO_URL = f"https://zenodo.org/records/{ZENODO_RECORD}/files"
+
+# Archive names per split. These are the plausible names of the record's files, not verified here:
+# the exact names and their checksums ("md5:<hex>" as Zenodo lists them) must be pinned in the config,
+# which passes them to fetch_l4s; nothing in this module trusts an unpinned download.
+ARCHIVES = {"train": "TrainData.zip", "val": "ValidData.zip", "test": "TestData.zip"}
+
+# Patch counts of the released splits (REFERENCE.md): a complete extraction has exactly these many images.
+EXPECTED_PATCHES = {"train": 3799, "val": 245, "test": 800}
+
+
+def archive_url(split: str, archive: str | None = None) -> str:
+    """Zenodo download URL of a split's archive (`archive` overrides the default file name)."""
+    if split not in ARCHIVES:
+        raise InputError(f"unknown Landslide4Sense split {split!r}; valid: {', '.join(ARCHIVES)}")
+    return f"{ZENODO_URL}/{archive or ARCHIVES[split]}?download=1"
+
+
+def _root_of(path: Path, split: str) -> Path:
+    """Benchmark root from a path that is either the root or the split folder itself."""
+    path = Path(path)
+    if (path / SPLIT_DIRS[split]).is_dir():
+        return path
+    if path.name == SPLIT_DIRS[split]:
+        return path.parent
+    raise InputError(f"{path}: no {SPLIT_DIRS[split]} folder after extraction")
+
+
+def split_validator(split: str, *, expected: int | None = None) -> Callable[[Path], None]:
+    """A `validate` callback for fetch_archive: the extracted split must read cleanly, with masks.
+
+    Reads every patch (shape, dtype, NaN checks in the reader), so a truncated member is caught once,
+    right after the download, instead of in the middle of training.
+    """
+    want = EXPECTED_PATCHES[split] if expected is None else expected
+
+    def validate(path: Path) -> None:
+        root = _root_of(path, split)
+        ids = list_patches(root, split)
+        if want and len(ids) != want:
+            raise InputError(f"{root / SPLIT_DIRS[split]}: {len(ids)} patches, expected {want}")
+        read_split(root, split, require_masks=True)
+
+    return validate
+
+
+def fetch_l4s(
+    root: Path,
+    split: str,
+    *,
+    checksum: str,
+    archive: str | None = None,
+    retries: int = 3,
+    expected: int | None = None,
+) -> Path:
+    """Download and extract one split under `root` (root/<SplitDir>/img, mask), validated by the reader.
+
+    `checksum` ("md5:<hex>" or "sha256:<hex>") comes from the config; `expected` overrides the patch count.
+    Returns the split folder.
+    """
+    # Imported here so the reader and the synthetic writer work even where the downloader is not built.
+    from landslides.download import fetch_archive
+
+    root = Path(root)
+    fetch_archive(
+        archive_url(split, archive),
+        root,
+        checksum=checksum,
+        retries=retries,
+        validate=split_validator(split, expected=expected),
+        member=SPLIT_DIRS[split],
+    )
+    return root / SPLIT_DIRS[split]
