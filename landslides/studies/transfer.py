@@ -8,14 +8,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
+from landslides.aggregate import format_mean_std, summarize
 from landslides.augment import build_sar_augmentation
 from landslides.geo import mosaic_chips, write_geotiff
 from landslides.losses import build_loss
 from landslides.models import build_from_config
 from landslides.normalization import ChannelStats, fit_channel_stats, normalize
+from landslides.plots import arm_color, bar_with_errors, chip_panel, plt, save_figure
+from landslides.published import TRANSFER_AUPRC
 from landslides.train import IGNORE_INDEX, Split, configure_torch, evaluate, fit, predict, select_device
 
 
@@ -102,3 +106,85 @@ def write_json(obj, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, default=float))
     tmp.replace(path)
+
+
+# ---- aggregation: Table 1 and Figure 1 of the paper ----
+
+FEATURE_LABELS = {"sar": "SAR", "sar_dem": "SAR & DEM"}
+
+
+def arm_label(features: str, augmentation: str) -> str:
+    label = FEATURE_LABELS.get(features, features)
+    return f"{label} (AUG)" if augmentation == "on" else label
+
+
+def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Table 1: AUPRC on the training region (val) and the test region, mean ± std over seeds."""
+    auprc = tidy[tidy.metric == "auprc"]
+    summary = summarize(auprc, ["features", "augmentation", "split"])
+    rows = []
+    for (features, augmentation), group in summary.groupby(["features", "augmentation"], sort=False):
+        rows.append(_table_row(arm_label(features, augmentation), group,
+                               TRANSFER_AUPRC.get((features, augmentation), {})))
+    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"])
+    rows.append(_table_row("no-skill", no_skill, TRANSFER_AUPRC[("no_skill", None)]))
+    return pd.DataFrame(rows)
+
+
+def _table_row(label: str, group: pd.DataFrame, published: dict) -> dict:
+    row = {"experiment": label}
+    for split, name in (("val", "train region (val)"), ("test", "test region")):
+        hit = group[group.split == split]
+        mean, std, n = (hit["mean"].iloc[0], hit["std"].iloc[0], int(hit["n"].iloc[0])) if len(hit) else \
+            (np.nan, np.nan, 0)
+        row[f"{name} AUPRC"] = format_mean_std(mean, std)
+        row[f"{name} published"] = published.get(split, np.nan)
+        row[f"{split}_mean"], row[f"{split}_std"], row[f"{split}_n"] = mean, std, n
+    return row
+
+
+def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str) -> None:
+    summary = summarize(tidy[tidy.metric == "auprc"], ["features", "augmentation", "split"])
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
+    for ax, (split, title) in zip(axes, (("val", "training region (validation)"), ("test", "test region")),
+                                  strict=True):
+        part = summary[summary.split == split]
+        labels = [arm_label(f, a) for f, a in zip(part.features, part.augmentation, strict=True)]
+        bar_with_errors(ax, labels, part["mean"], part["std"], part["n"], "pixel AUPRC")
+        baseline = tidy[(tidy.metric == "no_skill") & (tidy.split == split)]["value"].mean()
+        ax.axhline(baseline, color=arm_color("no-skill"), linestyle="--", label=f"no-skill ({baseline:.3f})")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle("Pixel AUPRC per arm; bars: mean over seeds, error bars: ±1 std", fontsize=9)
+    save_figure(fig, png, pdf)
+
+
+def plot_predictions(prediction_files: list[str], runs: list[dict], train_store: xr.Dataset,
+                     test_store: xr.Dataset, n_chips: int, png: str, pdf: str) -> None:
+    """Figure 1: predicted probability with the true landslide outline, chips of both regions, for the
+    first seed's run of each arm (rows) and the chips with the most landslide pixels (columns)."""
+    first_seed = min(r["params"]["seed"] for r in runs)
+    chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True) if r["params"]["seed"] == first_seed]
+    data = [np.load(f) for f, _ in chosen]
+    columns = []
+    for split, store in (("val", train_store), ("test", test_store)):
+        labels = data[0][f"{split}_label"]
+        order = np.argsort(-labels.reshape(len(labels), -1).sum(1))[:n_chips]
+        columns += [(split, i, _pixel_size(store)) for i in order]
+    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(1.6 * len(columns), 1.7 * len(chosen)),
+                             squeeze=False)
+    for row, ((_, run), arrays) in enumerate(zip(chosen, data, strict=True)):
+        for col, (split, i, pixel_m) in enumerate(columns):
+            region = run["train_region"] if split == "val" else run["test_region"]
+            im = chip_panel(axes[row, col], arrays[f"{split}_prob"][i], arrays[f"{split}_label"][i],
+                            arrays[f"{split}_valid"][i], f"{region} chip {arrays[f'{split}_chip'][i]}", pixel_m)
+            if col == 0:
+                p = run["params"]
+                axes[row, col].set_ylabel(arm_label(p["features"], p["augmentation"]), fontsize=8)
+    fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
+    save_figure(fig, png, pdf)
+
+
+def _pixel_size(store: xr.Dataset) -> float | None:
+    transform = store["transform"].values[0]
+    return abs(float(transform[1])) if transform[1] else None

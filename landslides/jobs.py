@@ -1,0 +1,34 @@
+"""What every Snakemake job script does first: send its output to the rule's log, and turn bad input
+into one line naming the file and the problem instead of a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+
+from landslides.errors import InputError
+
+
+def run_job(snakemake, main: Callable[[object], None]) -> None:
+    """Run `main(snakemake)` with stdout/stderr in the rule's log; exit 1 with one line on InputError."""
+    log_path = snakemake.log[0] if snakemake.log else None
+    with contextlib.ExitStack() as stack:
+        if log_path:
+            log = stack.enter_context(open(log_path, "w", buffering=1))
+            stack.enter_context(contextlib.redirect_stdout(log))
+            stack.enter_context(contextlib.redirect_stderr(log))
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True,
+                            stream=sys.stderr)
+        try:
+            main(snakemake)
+        except InputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            if log_path:
+                print(f"error: {err}", file=sys.__stderr__)
+            sys.exit(1)
+        except Exception:
+            traceback.print_exc()
+            raise

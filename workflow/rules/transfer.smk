@@ -1,0 +1,61 @@
+# The transfer study: features x augmentation x seeds, one training job per grid cell.
+
+TRANSFER = config["transfer"]
+transfer_grid = grid(
+    {
+        "features": list(TRANSFER["features"]),
+        "augmentation": TRANSFER["augmentation"],
+        "seed": TRANSFER["seeds"],
+    }
+)
+
+
+rule transfer_train:
+    input:
+        train_store=f"resources/chips/{TRANSFER['train_region']}.zarr",
+        test_store=f"resources/chips/{TRANSFER['test_region']}.zarr",
+    output:
+        metrics=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/metrics.json",
+        model=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/model.pt",
+        history=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/history.csv",
+        predictions=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/predictions.npz",
+        probability_map=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/test_probability.tif",
+    params:
+        cell=lambda wc: transfer_grid.instance(wc),
+        study=TRANSFER,
+        device=config["device"],
+        deterministic=config["deterministic"],
+    threads: TRANSFER["training"]["threads"]
+    resources:
+        gpu=1 if config["device"] == "cuda" else 0,
+    log:
+        f"logs/transfer/{transfer_grid.wildcard_pattern}.log",
+    benchmark:
+        f"results/transfer/runs/{transfer_grid.wildcard_pattern}/benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../../scripts/transfer_train.py"
+
+
+rule transfer_table:
+    input:
+        metrics=expand("results/transfer/runs/{cell}/metrics.json", cell=transfer_grid.instance_patterns),
+        predictions=expand("results/transfer/runs/{cell}/predictions.npz", cell=transfer_grid.instance_patterns),
+        train_store=f"resources/chips/{TRANSFER['train_region']}.zarr",
+        test_store=f"resources/chips/{TRANSFER['test_region']}.zarr",
+    output:
+        csv="results/transfer/table.csv",
+        md="results/transfer/table.md",
+        predictions="results/transfer/figures/predictions.png",
+        predictions_pdf="results/transfer/figures/predictions.pdf",
+        auprc="results/transfer/figures/auprc.png",
+        auprc_pdf="results/transfer/figures/auprc.pdf",
+    params:
+        study=TRANSFER,
+    log:
+        "logs/transfer/table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/transfer_table.py"
