@@ -35,8 +35,15 @@ DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    """The main schema plus one file per study in schemas/studies/, each adding its top-level key."""
     with open(path) as f:
-        return yaml.safe_load(f)
+        schema = yaml.safe_load(f)
+    for study_file in sorted((path.parent / "studies").glob("*.schema.yaml")):
+        with open(study_file) as f:
+            part = yaml.safe_load(f)
+        schema["properties"].update(part.get("properties", {}))
+        schema["$defs"].update(part.get("$defs", {}))
+    return schema
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -71,11 +78,12 @@ def validate_config(config: dict, schema: dict | None = None, source: str = "con
 def _check_cross_references(config: dict, source: str) -> None:
     """Checks that JSON schema cannot express: names that must refer to other parts of the config."""
     regions = config.get("sar", {}).get("regions", {})
-    transfer = config.get("transfer", {})
+    studies = config.get("studies", [])
+    transfer = config.get("transfer", {}) if "transfer" in studies else {}
     for key in ("train_region", "test_region"):
         if key in transfer and transfer[key] not in regions:
             raise InputError(f"{source}: key 'transfer.{key}': region '{transfer[key]}' is not in sar.regions")
-    pretrain = config.get("pretrain", {})
+    pretrain = config.get("pretrain", {}) if "pretrain" in studies else {}
     for region in pretrain.get("pretraining", []):
         if region != "none" and region not in regions:
             raise InputError(f"{source}: key 'pretrain.pretraining': region '{region}' is not in sar.regions")

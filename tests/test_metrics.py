@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import average_precision_score, f1_score, jaccard_score, precision_score, recall_score
+
+from landslides.metrics import ScoreHistogram, SegmentationMetrics
+
+
+def _arrays(seed=0, n=20_000, ties=True):
+    rng = np.random.default_rng(seed)
+    prob = rng.random(n).astype(np.float32)
+    if ties:
+        prob = np.round(prob, 2).astype(np.float32)  # many tied scores, as saturated outputs give
+    label = rng.random(n) < 0.2 + 0.6 * prob
+    return prob, label
+
+
+@pytest.mark.parametrize("ties", [True, False])
+def test_auprc_equals_sklearn_over_batches(ties):
+    prob, label = _arrays(ties=ties)
+    metrics = SegmentationMetrics()
+    for start in range(0, prob.size, 3001):
+        metrics.update(prob[start : start + 3001], label[start : start + 3001])
+    assert metrics.compute()["auprc"] == pytest.approx(average_precision_score(label, prob), abs=1e-12)
+
+
+def test_threshold_metrics_equal_sklearn():
+    prob, label = _arrays(seed=1)
+    pred = prob >= 0.5
+    metrics = SegmentationMetrics()
+    metrics.update(torch.from_numpy(prob).view(2, 100, 100), torch.from_numpy(label).view(2, 100, 100))
+    got = metrics.compute()
+    assert got["precision"] == pytest.approx(precision_score(label, pred))
+    assert got["recall"] == pytest.approx(recall_score(label, pred))
+    assert got["f1"] == pytest.approx(f1_score(label, pred))
+    assert got["iou"] == pytest.approx(jaccard_score(label, pred))
+    assert got["miou"] == pytest.approx(jaccard_score(label, pred, average="macro"))
+    fp, tn = np.sum(pred & ~label), np.sum(~pred & ~label)
+    assert got["fpr"] == pytest.approx(fp / (fp + tn))
+    assert got["no_skill"] == pytest.approx(label.mean())
+
+
+def test_valid_mask_excludes_pixels():
+    prob = np.array([0.9, 0.8, 0.1, 0.7], np.float32)
+    label = np.array([1, 0, 0, 1])
+    valid = np.array([1, 0, 1, 1], bool)
+    metrics = SegmentationMetrics()
+    metrics.update(prob, label, valid)
+    got = metrics.compute()
+    assert got["pixels"] == 3
+    assert got["auprc"] == pytest.approx(1.0)
+    assert got["precision"] == 1.0
+
+
+def test_histogram_memory_is_per_distinct_value():
+    hist = ScoreHistogram()
+    for _ in range(5):
+        hist.update(np.full(10_000, 0.25, np.float32), np.ones(10_000, bool))
+    assert hist.values.size == 1 and hist.totals[0] == 50_000
+
+
+def test_no_positive_gives_nan_auprc():
+    metrics = SegmentationMetrics()
+    metrics.update(np.array([0.2, 0.7], np.float32), np.array([0, 0]))
+    assert np.isnan(metrics.compute()["auprc"])

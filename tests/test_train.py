@@ -1,0 +1,165 @@
+"""The training loop: deterministic on the CPU, and a run killed with SIGKILL resumes to the same end."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from landslides.augment import build_sar_augmentation
+from landslides.config import load_schema, validate_config
+from landslides.losses import build_loss
+from landslides.models import build_segmentation_model
+from landslides.normalization import fit_channel_stats, normalize
+from landslides.train import IGNORE_INDEX, Split, fit, select_device
+
+TRAINING = {"epochs": 3, "batch_size": 4, "eval_batch_size": 8, "optimizer": "adam", "lr": 1e-3,
+            "weight_decay": 0.0, "scheduler": "plateau", "loss": "ce", "grad_clip": None,
+            "selection_metric": "auprc", "threads": 1}
+
+
+def tiny_data(n=10, seed=0):
+    """Blobs brighter than the background in channel 0: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    label = np.zeros((n, 32, 32), np.int64)
+    for i in range(n):
+        r, c = rng.integers(4, 24, 2)
+        label[i, r : r + 8, c : c + 8] = 1
+    images = rng.normal(0, 1, (n, 3, 32, 32)).astype(np.float32)
+    images[:, 0] += 2.0 * label
+    label[:, 0, :] = IGNORE_INDEX  # one ignored row, as invalid borders give
+    return Split(torch.from_numpy(images), torch.from_numpy(label))
+
+
+def tiny_model():
+    return build_segmentation_model("unet", "resnet18", 3, encoder_depth=3, decoder_channels=[16, 8, 8])
+
+
+def run(tmp_path, seed=0, augment=None, cfg=TRAINING):
+    torch.manual_seed(seed)
+    model = tiny_model()
+    result = fit(model, tiny_data(), tiny_data(6, seed=1), cfg, tmp_path, seed=seed,
+                 loss_fn=build_loss("ce"), device=select_device("cpu"), augment=augment)
+    return model, result
+
+
+def test_same_seed_same_metrics(tmp_path):
+    _, a = run(tmp_path / "a")
+    _, b = run(tmp_path / "b")
+    assert a.history == [dict(r, seconds=a.history[i]["seconds"], samples_per_s=a.history[i]["samples_per_s"])
+                         for i, r in enumerate(b.history)]
+    assert a.best_val_metrics == b.best_val_metrics
+    history = (tmp_path / "a" / "history.csv").read_text().splitlines()
+    assert len(history) == 1 + TRAINING["epochs"] and "val_auprc" in history[0]
+
+
+def test_training_learns_and_selects_best_epoch(tmp_path):
+    model, result = run(tmp_path, cfg=dict(TRAINING, epochs=4))
+    scores = [row["val_auprc"] for row in result.history]
+    assert result.best_score == max(scores)
+    assert result.best_epoch == int(np.argmax(scores))
+    assert result.best_score > 0.3  # the blobs are easy; no-skill is about 0.06
+
+
+def test_augmentation_keeps_mask_aligned_and_values_unclipped():
+    regions = {"hokkaido": {"event_date": ["20180905", "20180907"]}, "talakmau": {"event_date": ["20220225", "20220226"]}}
+    config = validate_config({"sar": {"regions": regions}})
+    aug_cfg = config["transfer"]["augment"]
+    for part in aug_cfg.values():
+        part["p"] = 1.0
+    aug = build_sar_augmentation(aug_cfg, 32, ["vv_before", "vh_after", "dem_aspect"], [1.0, 1.0, 1.0])
+    torch.manual_seed(0)
+    images = torch.zeros(4, 3, 32, 32)
+    target = torch.zeros(4, 32, 32, dtype=torch.int64)
+    images[:, :, 8:24, 8:24] = 10.0
+    target[:, 8:24, 8:24] = 1
+    target[:, :2] = IGNORE_INDEX
+    out_images, out_target = aug(images, target)
+    assert set(out_target.unique().tolist()) <= {0, 1, IGNORE_INDEX}
+    assert out_images[:, 0].max() > 5  # blurred and noisy, but not clipped to any range
+    assert out_images.min() < 0  # noise on SAR channels pushes values below 0: nothing clips at 0
+    # DEM channel gets no speckle noise: where it is flat and far from edges it stays flat.
+    assert torch.allclose(out_images[:, 2][out_target == 0].min(), torch.tensor(0.0), atol=1e-4)
+    # Bright pixels (after crop and blur) still lie mostly inside the moved mask.
+    inside = out_images[:, 0][out_target == 1].mean()
+    outside = out_images[:, 0][out_target == 0].mean()
+    assert inside > outside + 3
+
+
+def test_normalization_uses_valid_pixels_only():
+    images = np.ones((2, 1, 4, 4), np.float32)
+    images[:, :, 0] = 100.0  # invalid border
+    valid = np.ones((2, 4, 4), bool)
+    valid[:, 0] = False
+    stats = fit_channel_stats(images, ["c"], valid)
+    assert stats.mean[0] == 1.0 and stats.std[0] == 1.0  # constant channel: std replaced by 1
+    out = normalize(images, stats, valid)
+    assert np.all(out[:, :, 0] == 0) and np.all(out[:, :, 1:] == 0)
+
+
+KILLABLE = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import torch
+    sys.path.insert(0, {tests!r})
+    from test_train import TRAINING, run
+    import landslides.train as train
+
+    slow = train._train_one_epoch
+    def one_epoch(*args, **kwargs):
+        row = slow(*args, **kwargs)
+        print("epoch-done", flush=True)
+        time.sleep(float(sys.argv[2]))  # a window in which the parent kills us
+        return row
+    train._train_one_epoch = one_epoch
+    model, result = run(Path(sys.argv[1]), cfg=dict(TRAINING, epochs=4))
+    print(json.dumps(result.best_val_metrics))
+    """
+)
+
+
+def test_sigkill_then_resume_gives_same_metrics(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(KILLABLE.format(tests=str(Path(__file__).parent)))
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    uninterrupted = subprocess.run([sys.executable, script, tmp_path / "full", "0"], capture_output=True,
+                                   text=True, env=env, check=True)
+    # Kill after the second epoch's state has been written, then start the same job again.
+    job = subprocess.Popen([sys.executable, script, tmp_path / "killed", "2"], stdout=subprocess.PIPE,
+                           text=True, env=env)
+    done = 0
+    while done < 2:
+        line = job.stdout.readline()
+        assert line, "job ended before it could be killed"
+        done += line.startswith("epoch-done")
+    time.sleep(0.5)
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    state = torch.load(tmp_path / "killed" / "state.pt", weights_only=False)
+    assert state["epoch"] in (0, 1)  # killed mid-run: not all epochs are done
+    resumed = subprocess.run([sys.executable, script, tmp_path / "killed", "0"], capture_output=True, text=True,
+                             env=env, check=True)
+    assert "resuming" in resumed.stderr
+    assert json.loads(resumed.stdout.splitlines()[-1]) == json.loads(uninterrupted.stdout.splitlines()[-1])
+
+
+def test_schema_defaults_are_valid_for_training_keys():
+    schema = load_schema()
+    assert set(TRAINING) <= set(schema["$defs"]["training"]["properties"])
+
+
+@pytest.mark.parametrize("arch", ["unet", "unetplusplus", "deeplabv3plus", "segformer"])
+def test_model_factory_outputs_two_logits(arch):
+    encoder = "mit_b0" if arch == "segformer" else "resnet18"
+    model = build_segmentation_model(arch, encoder, 5).eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, 5, 64, 64))
+    assert out.shape == (1, 2, 64, 64)
