@@ -330,13 +330,15 @@ def _landslide_masks(rng, elevation, slope, resolution_m, target_fraction):
     scars, scar_fills, tails, tail_fills = [], [], [], []
     target_pixels = target_fraction * height * width
     max_landslides = 10_000
-    order = rng.permutation(len(candidates))
-    for i in range(max_landslides):
-        if np.count_nonzero(np.asarray(label_canvas)) >= target_pixels:
+    usable = [q for q in rng.permutation(len(candidates)) if len(candidates[q]) > 0]
+    for _ in range(max_landslides):
+        labelled = np.asarray(label_canvas)
+        if not usable or np.count_nonzero(labelled) >= target_pixels:
             break
-        pool = candidates[order[i % len(candidates)]]
-        if len(pool) == 0:
-            continue
+        # Feed the quadrant with the least landslide area so far, so that any half-split of the
+        # scene gets a similar share (landslide sizes are heavy-tailed, counts alone are not enough).
+        areas = [np.count_nonzero(labelled[_quadrant_slices(shape, q)]) for q in usable]
+        pool = candidates[usable[int(np.argmin(areas))]]
         cell_row, cell_col = pool[rng.integers(len(pool))]
         row = min(height - 1, int(cell_row + rng.integers(cell)))
         col = min(width - 1, int(cell_col + rng.integers(cell)))
@@ -359,7 +361,7 @@ def _landslide_masks(rng, elevation, slope, resolution_m, target_fraction):
 
 
 def _steep_candidates(elevation: np.ndarray, resolution_m: float) -> tuple[list[np.ndarray], int]:
-    """Pixel origins of the steepest 30% of ~10 m cells, one (n, 2) array per quadrant.
+    """Pixel origins of the steepest ~10 m cells, one (n, 2) array per quadrant.
 
     Slope is judged on cells about the size of a small landslide, not on single pixels, where
     fine-scale relief noise would hide which hillsides are steep.
@@ -373,22 +375,33 @@ def _steep_candidates(elevation: np.ndarray, resolution_m: float) -> tuple[list[
         elevation[: cells_y * cell, : cells_x * cell].reshape(cells_y, cell, cells_x, cell).mean(axis=(1, 3))
     )
     coarse_slope = slope_degrees(coarse, resolution_m * cell)
-    steep = coarse_slope >= np.percentile(coarse_slope, 70)
     pools = []
     for row_start, row_stop in ((0, cells_y // 2), (cells_y // 2, cells_y)):
         for col_start, col_stop in ((0, cells_x // 2), (cells_x // 2, cells_x)):
-            rows, cols = np.nonzero(steep[row_start:row_stop, col_start:col_stop])
+            # Steepest 30% within each quadrant, so a quadrant that is a broad valley still gets
+            # a few landslides on its steepest sides and both halves of any split hold some.
+            quadrant = coarse_slope[row_start:row_stop, col_start:col_stop]
+            rows, cols = np.nonzero(quadrant >= np.percentile(quadrant, 70))
             pools.append(np.stack([rows + row_start, cols + col_start], axis=1) * cell)
     return pools, cell
+
+
+def _quadrant_slices(shape, quadrant: int) -> tuple[slice, slice]:
+    """Rows and columns of quadrant 0-3 (row-major: top-left, top-right, bottom-left, bottom-right)."""
+    height, width = shape
+    rows = slice(0, height // 2) if quadrant < 2 else slice(height // 2, height)
+    cols = slice(0, width // 2) if quadrant % 2 == 0 else slice(width // 2, width)
+    return rows, cols
 
 
 def _landslide_size(rng, resolution_m, shape) -> tuple[float, float]:
     """Length (downslope) and breadth in pixels: lognormal around 50 m, capped by the scene size."""
     length_m = float(np.clip(rng.lognormal(np.log(50.0), 0.5), 15.0, 250.0))
     breadth_m = length_m * rng.uniform(0.25, 0.55)
-    cap = min(shape) / 4
-    length = float(np.clip(length_m / resolution_m, 6.0, max(6.0, cap)))
-    breadth = float(np.clip(breadth_m / resolution_m, 4.0, length))
+    # In a small scene shrink the whole landslide, keeping its shape, so several fit in each quadrant.
+    shrink = min(1.0, max(6.0, min(shape) / 6) / (length_m / resolution_m))
+    length = max(6.0, shrink * length_m / resolution_m)
+    breadth = max(4.0, shrink * breadth_m / resolution_m)
     return length, breadth
 
 
