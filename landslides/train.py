@@ -147,12 +147,14 @@ def fit(
     device: torch.device,
     augment: nn.Module | None = None,
     run_id: dict | None = None,
+    evaluate_fn: Callable[[nn.Module, Split], dict] | None = None,
 ) -> FitResult:
     """Train `model` in place; on return it holds the weights of the best validation epoch.
 
     cfg: the `training` section (epochs, batch_size, eval_batch_size, optimizer, lr, weight_decay,
     scheduler, grad_clip, selection_metric). run_id: everything else that defines the run (for the
-    resume fingerprint).
+    resume fingerprint). evaluate_fn(model, val_split) -> metrics replaces the pixel-metric
+    validation for models that are not segmenters (the stage-1 chip classifier).
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
@@ -180,7 +182,10 @@ def fit(
 
     for epoch in range(start_epoch, cfg["epochs"]):
         row = _train_one_epoch(model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
-        val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device)
+        if evaluate_fn is None:
+            val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device)
+        else:
+            val_metrics = evaluate_fn(model, val_dev)
         score = val_metrics[cfg["selection_metric"]]
         score = -float("inf") if np.isnan(score) else score
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -190,7 +195,7 @@ def fit(
         if score > best["score"]:
             best = {"score": score, "epoch": epoch, "metrics": val_metrics,
                     "weights": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})}
-        row.update({f"val_{k}": v for k, v in val_metrics.items() if k in ("auprc", "f1", "iou", "miou")})
+        row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
         history.append(row)
         _write_history(history, run_dir / "history.csv")
         save_atomic({"fingerprint": key, "epoch": epoch, "model": model.state_dict(),
