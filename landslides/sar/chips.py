@@ -1,0 +1,295 @@
+"""From a validated SAR datacube to a self-describing chip store.
+
+The store holds every candidate channel of every chip (raw values, NaN -> 0), the label, a validity mask,
+where each chip sits in the cube (pixel offsets, affine transform, CRS), its landslide fraction and its
+split membership, and the whole-region statistics used for the authors' normalization. Training then
+selects channels and chips from memory and never reads the cube again.
+
+Only 2-D results are ever loaded: the before/after time means are computed chunk-wise by dask.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from landslides.errors import InputError
+from landslides.sar.zarr_io import write_zarr_atomic
+
+SAR_CHANNELS = ("vv_before", "vv_after", "vh_before", "vh_after")
+STATIC_CHANNELS = ("dem", "dem_aspect", "dem_slope_radians", "dem_curvature", "dem_slope_riserun")
+ALL_CHANNELS = SAR_CHANNELS + STATIC_CHANNELS
+# Prapas et al.: SAR before/after plus aspect, slope and curvature; elevation left out because it
+# differs too much between regions.
+DEFAULT_CHANNELS = ("vv_before", "vv_after", "vh_before", "vh_after", "dem_aspect", "dem_slope_radians",
+                    "dem_curvature")
+CHIP_BATCH = 64  # chips per zarr chunk of the store
+SPLITS = ("train", "val", "test")
+
+
+def build_chip_store(cube: xr.Dataset, *, name: str, event_date: tuple[str, str],
+                     orbit: str | list[str] | None = "d", keep_orbit: str = "d", n_looks_before: int = 3,
+                     n_looks_after: int = 3, skip_last_pre: bool = False,
+                     channels: list[str] | tuple[str, ...] = DEFAULT_CHANNELS, chip_size: int = 128,
+                     split_fractions: tuple[float, float, float] = (0.7, 0.2, 0.1),
+                     split_seed: int = 42) -> xr.Dataset:
+    """Chip a cube (as returned by `open_datacube`) into an in-memory chip store.
+
+    `orbit`: a letter ('d'/'a') keeps the timesteps whose `sat:orbit_state` starts with it; a list is the
+    per-timestep orbit sequence, overriding the coordinate, of which the `keep_orbit` entries are kept;
+    None keeps all timesteps. `skip_last_pre` reproduces the authors' slice `isel(range(-1-L, -1))`, which
+    leaves out the last pre-event acquisition.
+    """
+    channels = list(channels)
+    unknown = [c for c in channels if c not in ALL_CHANNELS]
+    if unknown or not channels:
+        raise InputError(f"chip store {name}: unknown channels {unknown} (known: {', '.join(ALL_CHANNELS)})")
+    kept = _orbit_selection(cube, name, orbit, keep_orbit)
+    before, after = _before_after(cube, name, kept, event_date, n_looks_before, n_looks_after, skip_last_pre)
+    layers = _channel_layers(cube, channels, before, after)
+    stack = np.stack([layers[c] for c in channels])  # (channel, y, x), float32
+    finite = np.isfinite(stack)
+    valid = (cube["extraction_mask"].values > 0) & finite.all(axis=0)
+    whole_mean, whole_std = _whole_stats(stack, valid)
+    stack[~finite] = 0.0
+    label = np.nan_to_num(cube["landslides"].values.astype(np.float32)) > 0
+
+    origins = _chip_origins(valid, chip_size, name)
+    image = np.stack([stack[:, r:r + chip_size, c:c + chip_size] for r, c in origins])
+    labels = np.stack([label[r:r + chip_size, c:c + chip_size] for r, c in origins]).astype(np.uint8)
+    valids = np.stack([valid[r:r + chip_size, c:c + chip_size] for r, c in origins]).astype(np.uint8)
+    fraction = labels.reshape(len(origins), -1).mean(axis=1)
+    positive = fraction > 0
+    rows, cols = np.array([o[0] for o in origins]), np.array([o[1] for o in origins])
+
+    ds = xr.Dataset(
+        {
+            "image": (("chip", "channel", "y", "x"), image),
+            "label": (("chip", "y", "x"), labels),
+            "valid": (("chip", "y", "x"), valids),
+            "whole_mean": (("channel",), whole_mean),
+            "whole_std": (("channel",), whole_std),
+        },
+        coords={
+            "chip": np.arange(len(origins)),
+            "channel": np.array(channels),
+            "row": ("chip", rows),
+            "col": ("chip", cols),
+            "landslide_fraction": ("chip", fraction),
+            "has_landslide": ("chip", positive),
+            "split_positive": ("chip", _split_names(positive, split_fractions, split_seed)),
+            "split_all": ("chip", _split_names(np.ones_like(positive), split_fractions, split_seed)),
+            "transform": (("chip", "affine"), _chip_transforms(cube, rows, cols)),
+        },
+    )
+    ds.attrs.update(
+        name=name, region=str(cube.attrs.get("region", name)), crs=_crs_wkt(cube),
+        event_date="/".join(event_date), n_looks_before=n_looks_before, n_looks_after=n_looks_after,
+        skip_last_pre=int(skip_last_pre), orbit=_orbit_label(orbit, keep_orbit), chip_size=chip_size,
+        dates_before=[_day(cube, t) for t in before], dates_after=[_day(cube, t) for t in after],
+        split_fractions=list(split_fractions), split_seed=split_seed,
+    )
+    return ds
+
+
+def _orbit_selection(cube: xr.Dataset, name: str, orbit, keep_orbit: str) -> np.ndarray:
+    """Indices of the timesteps whose orbit direction is kept."""
+    n = cube.sizes["timestep"]
+    if orbit is None:
+        return np.arange(n)
+    if isinstance(orbit, str):
+        states, keep = cube["sat:orbit_state"].values, orbit
+    else:
+        if len(orbit) != n:
+            raise InputError(f"chip store {name}: orbit sequence has {len(orbit)} entries, "
+                             f"the cube has {n} timesteps")
+        states, keep = orbit, keep_orbit
+    letter = keep.strip().lower()[:1]
+    return np.array([t for t in range(n) if str(states[t]).strip().lower().startswith(letter)], dtype=int)
+
+
+def _before_after(cube, name, kept, event_date, n_before, n_after, skip_last_pre):
+    """Timestep indices averaged into 'before' and 'after'."""
+    times = pd.DatetimeIndex(cube["timestep"].values)[kept]
+    last_pre, first_post = (pd.Timestamp(str(d)) for d in event_date)
+    # Whole days, as xarray's 'YYYYMMDD' slicing does: an acquisition at 21:00 on the last pre-event day
+    # is still pre-event.
+    pre = kept[times < last_pre + pd.Timedelta(days=1)]
+    post = kept[times >= first_post]
+    if skip_last_pre:
+        before = pre[-1 - n_before:-1] if len(pre) >= n_before + 1 else pre[:0]
+    else:
+        before = pre[-n_before:] if n_before > 0 else pre[:0]
+    after = post[:n_after]
+    if n_before < 1 or n_after < 1 or len(before) < n_before or len(after) < n_after:
+        need = n_before + (1 if skip_last_pre else 0)
+        raise InputError(f"chip store {name}: need {need} pre-event and {n_after} post-event acquisitions "
+                         f"of the kept orbit, the cube has {len(pre)} and {len(post)}")
+    return before, after
+
+
+def _channel_layers(cube: xr.Dataset, channels, before, after) -> dict[str, np.ndarray]:
+    """The requested channels as 2-D float32 arrays; SAR means of log backscatter computed lazily."""
+    lazy = {}
+    for pol in ("vv", "vh"):
+        for when, idx in (("before", before), ("after", after)):
+            if f"{pol}_{when}" in channels:
+                logs = np.log(cube[pol].isel(timestep=list(idx)))
+                lazy[f"{pol}_{when}"] = logs.mean("timestep").astype(np.float32)
+    (computed,) = dask.compute(lazy)
+    layers = {k: np.asarray(v.values if hasattr(v, "values") else v) for k, v in computed.items()}
+    for c in channels:
+        if c in STATIC_CHANNELS:
+            layers[c] = cube[c].values.astype(np.float32)
+    return layers
+
+
+def _whole_stats(stack: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std over the valid pixels of the whole region."""
+    if not valid.any():
+        return np.full(len(stack), np.nan), np.full(len(stack), np.nan)
+    values = stack[:, valid].astype(np.float64)
+    return values.mean(axis=1), values.std(axis=1)
+
+
+def _chip_origins(valid: np.ndarray, size: int, name: str) -> list[tuple[int, int]]:
+    """Top-left pixels of non-overlapping chips from the top-left corner that hold a valid pixel."""
+    h, w = valid.shape
+    origins = [(r, c) for r in range(0, h - size + 1, size) for c in range(0, w - size + 1, size)
+               if valid[r:r + size, c:c + size].any()]
+    if not origins:
+        raise InputError(f"chip store {name}: no {size}x{size} chip with valid pixels in a {h}x{w} cube")
+    return origins
+
+
+def _split_names(members: np.ndarray, fractions, seed: int) -> np.ndarray:
+    """'train'/'val'/'test' for the member chips, '' for the others.
+
+    As the authors' torch `random_split` with a seeded generator: a random permutation of the members, cut
+    into consecutive parts of int(f x n) for all but the last part, which takes the rest (their 309
+    positive Hokkaido chips -> 216/61/32).
+    """
+    # torch only for its permutation, so that on the real cubes the membership is the authors' own;
+    # imported here because it is heavy and nothing else in this module needs it.
+    import torch
+
+    index = np.flatnonzero(members)
+    n = len(index)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
+    sizes = [int(f * n) for f in fractions[:-1]]
+    sizes.append(n - sum(sizes))
+    names = np.full(len(members), "", dtype="<U5")
+    start = 0
+    for split, size in zip(SPLITS, sizes, strict=True):
+        names[index[order[start:start + size]]] = split
+        start += size
+    return names
+
+
+def _chip_transforms(cube: xr.Dataset, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """GDAL-order affine (x0, dx, 0, y0, 0, dy) of each chip; x0/y0: outer corner of its first pixel."""
+    x, y = cube["x"].values.astype(np.float64), cube["y"].values.astype(np.float64)
+    dx, dy = x[1] - x[0], y[1] - y[0]
+    out = np.zeros((len(rows), 6))
+    out[:, 0] = x[cols] - dx / 2.0
+    out[:, 1] = dx
+    out[:, 3] = y[rows] - dy / 2.0
+    out[:, 5] = dy
+    return out
+
+
+def _crs_wkt(cube: xr.Dataset) -> str:
+    """The cube's CRS as WKT ('' when it has none): rioxarray's reading, else the CF grid-mapping variable."""
+    try:
+        crs = cube.rio.crs
+    except Exception:  # a cube without a usable grid mapping still chips; it just has no CRS
+        crs = None
+    if crs is not None:
+        return crs.to_wkt()
+    for var in ("spatial_ref", "crs"):
+        if var in cube.variables and "crs_wkt" in cube[var].attrs:
+            return str(cube[var].attrs["crs_wkt"])
+    return ""
+
+
+def _orbit_label(orbit, keep_orbit: str) -> str:
+    if orbit is None:
+        return "all"
+    if isinstance(orbit, str):
+        return orbit
+    return f"{keep_orbit} of {','.join(orbit)}"
+
+
+def _day(cube: xr.Dataset, t: int) -> str:
+    return f"{pd.Timestamp(cube['timestep'].values[t]):%Y%m%d}"
+
+
+def chip_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per chip: id, row, col, landslide_fraction, has_landslide, split_positive, split_all."""
+    return pd.DataFrame({
+        "id": ds["chip"].values,
+        "row": ds["row"].values,
+        "col": ds["col"].values,
+        "landslide_fraction": ds["landslide_fraction"].values,
+        "has_landslide": ds["has_landslide"].values.astype(bool),
+        "split_positive": ds["split_positive"].values.astype(str),
+        "split_all": ds["split_all"].values.astype(str),
+    })
+
+
+def write_chip_store(ds: xr.Dataset, path: str | Path) -> None:
+    """Write the chip store as zarr, CHIP_BATCH chips per chunk; atomic."""
+    ds = ds.copy()
+    for var_name, var in ds.data_vars.items():
+        if "chip" in var.dims:
+            var.encoding = {"chunks": tuple(min(CHIP_BATCH, var.sizes[d]) if d == "chip" else var.sizes[d]
+                                            for d in var.dims)}
+            ds[var_name] = var
+    write_zarr_atomic(ds, path)
+
+
+STORE_SCHEMA = {
+    "image": ("chip", "channel", "y", "x"),
+    "label": ("chip", "y", "x"),
+    "valid": ("chip", "y", "x"),
+    "whole_mean": ("channel",),
+    "whole_std": ("channel",),
+}
+STORE_COORDS = ("chip", "channel", "row", "col", "landslide_fraction", "has_landslide", "split_positive",
+                "split_all", "transform")
+
+
+def open_chip_store(path: str | Path) -> xr.Dataset:
+    """Open a chip store lazily and check its schema; InputError naming the store on any problem."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"chip store {path}: path does not exist")
+    try:
+        ds = xr.open_zarr(path, chunks={})
+    except Exception as err:  # zarr raises many kinds; all mean the same to the user
+        raise InputError(f"chip store {path}: not a readable zarr store ({_one_line(err)})") from err
+    problems = []
+    for var, dims in STORE_SCHEMA.items():
+        if var not in ds.variables:
+            problems.append(f"missing variable {var!r}")
+        elif tuple(ds[var].dims) != dims:
+            problems.append(f"variable {var!r} has dims {tuple(ds[var].dims)}, expected {dims}")
+    problems += [f"missing coordinate {c!r}" for c in STORE_COORDS if c not in ds.coords]
+    if not problems:
+        for var in STORE_SCHEMA:
+            try:
+                ds[var].isel({d: slice(0, 1) for d in ds[var].dims}).load()
+            except Exception as err:  # codec and store errors vary by zarr version
+                problems.append(f"cannot read variable {var!r} ({_one_line(err)})")
+    if problems:
+        raise InputError(f"chip store {path}: " + "; ".join(problems))
+    return ds
+
+
+def _one_line(err: Exception) -> str:
+    return f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
