@@ -50,7 +50,7 @@ def add_scale_bar(ax, width_px: int, pixel_m: float) -> None:
     y = 0.92 * ax.get_ylim()[0]
     ax.plot([0.05 * width_px, 0.05 * width_px + length_px], [y, y], color="white", linewidth=2)
     text = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-    ax.text(0.05 * width_px, y - 0.03 * width_px, text, color="white", fontsize=6)
+    ax.text(0.05 * width_px, y - 0.04 * width_px, text, color="white", fontsize=6, va="bottom")
 
 
 def _round_length(x: float) -> float:
@@ -62,6 +62,10 @@ def bar_with_errors(ax, labels: list[str], means, stds, ns, ylabel: str, colors=
     """Bars of the mean with error bars of one standard deviation over seeds (n given in the labels)."""
     x = np.arange(len(labels))
     colors = colors or [arm_color(label, i) for i, label in enumerate(labels)]
-    ax.bar(x, means, yerr=np.nan_to_num(stds), capsize=3, color=colors)
-    ax.set_xticks(x, [f"{label}\n(n={n})" for label, n in zip(labels, ns, strict=True)], fontsize=7)
+    ax.bar(x, means, color=colors)
+    # No error bar where a single seed gives no spread to show.
+    ax.errorbar(x, means, yerr=np.where(np.asarray(ns) > 1, np.nan_to_num(stds), np.nan), fmt="none",
+                ecolor="black", capsize=3)
+    ticks = [f"{label.replace(' (', chr(10) + '(')}\nn={n}" for label, n in zip(labels, ns, strict=True)]
+    ax.set_xticks(x, ticks, fontsize=7)
     ax.set_ylabel(ylabel)

@@ -126,7 +126,8 @@ def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
     for (features, augmentation), group in summary.groupby(["features", "augmentation"], sort=False):
         rows.append(_table_row(arm_label(features, augmentation), group,
                                TRANSFER_AUPRC.get((features, augmentation), {})))
-    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"])
+    # The no-skill AUPRC is a property of the data (the positive fraction), the same for every run.
+    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"]).assign(std=np.nan)
     rows.append(_table_row("no-skill", no_skill, TRANSFER_AUPRC[("no_skill", None)]))
     return pd.DataFrame(rows)
 

@@ -8,7 +8,7 @@ from landslides.config import validate_config
 from landslides.errors import InputError
 
 try:
-    validate_config(config, source=" ".join(workflow.configfiles) or "config")
+    validate_config(config, source=" + ".join(map(str, workflow.configfiles)) or "config")
 except InputError as err:
     # One line naming the key and the problem, before any job starts.
     sys.exit(f"config error: {err}")
