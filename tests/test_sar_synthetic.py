@@ -102,3 +102,10 @@ def test_orbit_sides_see_terrain_differently():
     asc = np.log(ds["vv"].values[(states == "a") & pre].mean(axis=0))[valid]
     # Slopes facing one satellite face away from the other: the two views disagree more than speckle does.
     assert np.corrcoef(desc, asc)[0, 1] < 0.9
+
+
+def test_write_removes_stale_temporary_of_a_dead_writer(tmp_path):
+    stale = tmp_path / "cube.zarr.tmp-999999999"
+    stale.mkdir()
+    write_datacube(make_datacube("kaikoura", height=32, width=32, seed=0), tmp_path / "cube.zarr")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.zarr"]

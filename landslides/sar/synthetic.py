@@ -151,8 +151,9 @@ def make_datacube(region: str, *, height: int, width: int, seed: int,
     post_cover = np.where(slides & (cover != WATER), SCAR, cover).astype(np.uint8)
 
     dates = _acquisition_dates(p)
-    vv, vh, clean_vv = _backscatter(rng, p, dem, cover, post_cover, valid, looks)
-    pairs = _interferometry(rng, p, dates, dem, cover, post_cover, slides, valid, clean_vv, vv)
+    cos_loc = {o: _cos_local_incidence(dem, o).astype(np.float32) for o in sorted(set(p.orbits))}
+    vv, vh, clean_vv = _backscatter(rng, p, cos_loc, cover, post_cover, valid, looks)
+    pairs = _interferometry(rng, p, dates, cos_loc, cover, post_cover, slides, valid, clean_vv, vv)
 
     static = {
         "dem": dem,
@@ -205,25 +206,25 @@ def _cos_local_incidence(dem: np.ndarray, orbit: str) -> np.ndarray:
     return (-dzdx * to_sensor[0] - dzdy * to_sensor[1] + to_sensor[2]) / norm
 
 
-def _clean_backscatter_db(dem: np.ndarray, cover: np.ndarray, orbit: str, pol: int) -> np.ndarray:
-    """Noise-free terrain-corrected backscatter (dB) seen from `orbit`'s side.
+def _clean_backscatter_db(cos_loc: np.ndarray, cover: np.ndarray, pol: int) -> np.ndarray:
+    """Noise-free terrain-corrected backscatter (dB) given the local incidence seen from one orbit's side.
 
     Slopes facing the sensor (small local incidence) are brighter, slopes facing away darker, and slopes
     steeper than the grazing angle fall in radar shadow, which only the noise floor fills.
     """
-    cos_loc = _cos_local_incidence(dem, orbit)
     cos_ref = np.cos(np.radians(INCIDENCE_DEG))
-    out = np.empty(dem.shape)
+    out = np.empty(cos_loc.shape, np.float32)
     for code, levels in COVER_DB.items():
         where = cover == code
         out[where] = levels[pol] + levels[2] * 10.0 * np.log10(np.maximum(cos_loc[where], 0.05) / cos_ref)
-    return np.where(cos_loc > 0.0, out, NOISE_FLOOR_DB)
+    out[cos_loc <= 0.0] = NOISE_FLOOR_DB
+    return out
 
 
-def _backscatter(rng, p: RegionPreset, dem, cover, post_cover, valid, looks):
+def _backscatter(rng, p: RegionPreset, cos_loc, cover, post_cover, valid, looks):
     """Linear VV and VH per timestep (NaN outside the footprint), and the noise-free VV for coherence."""
     n = len(p.orbits)
-    shape = (n, *dem.shape)
+    shape = (n, *cover.shape)
     out = {0: np.empty(shape, np.float32), 1: np.empty(shape, np.float32)}
     clean_vv = np.empty(shape, np.float32)
     # Speckle lowers the mean of log backscatter by E[ln G] = digamma(L) - ln(L); include it so the
@@ -231,23 +232,24 @@ def _backscatter(rng, p: RegionPreset, dem, cover, post_cover, valid, looks):
     speckle_db = 10.0 / np.log(10.0) * (digamma(looks) - np.log(looks))
     offsets = {}
     for pol, target in ((0, p.vv_db), (1, p.vh_db)):
-        level = np.mean([_clean_backscatter_db(dem, cover, o, pol)[valid].mean() for o in set(p.orbits)])
-        offsets[pol] = target - level - speckle_db
+        views = [_clean_backscatter_db(cos_loc[o], cover, pol)[valid].mean() for o in sorted(cos_loc)]
+        offsets[pol] = target - float(np.mean(views)) - speckle_db
     clean_cache = {}
     for t, orbit in enumerate(p.orbits):
         after = t >= p.n_pre
         # Moisture and phenology: each acquisition shifts each cover by a fraction of a dB.
-        wobble = rng.normal(0.0, 0.4, size=len(COVER_DB))
+        wobble = rng.normal(0.0, 0.4, size=len(COVER_DB)).astype(np.float32)
         for pol in (0, 1):
             key = (orbit, pol, after)
             if key not in clean_cache:
-                clean_cache[key] = _clean_backscatter_db(dem, post_cover if after else cover, orbit, pol)
-            db = clean_cache[key] + offsets[pol] + wobble[post_cover if after else cover]
-            linear = 10.0 ** (db / 10.0)
+                clean_cache[key] = _clean_backscatter_db(cos_loc[orbit], post_cover if after else cover, pol)
+            db = clean_cache[key] + np.float32(offsets[pol]) + wobble[post_cover if after else cover]
+            linear = np.power(np.float32(10.0), db * np.float32(0.1))
             if pol == 0:
                 clean_vv[t] = linear
-            speckle = rng.standard_gamma(looks, size=dem.shape, dtype=np.float32) / np.float32(looks)
-            out[pol][t] = np.where(valid, linear * speckle, np.nan)
+            speckle = rng.standard_gamma(looks, size=cover.shape, dtype=np.float32) / np.float32(looks)
+            np.multiply(linear, speckle, out=out[pol][t])
+            out[pol][t][~valid] = np.nan
     return out[0], out[1], clean_vv
 
 
@@ -261,15 +263,15 @@ def _same_orbit_pairs(orbits: tuple[str, ...]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def _interferometry(rng, p: RegionPreset, dates, dem, cover, post_cover, slides, valid, clean_vv, vv):
+def _interferometry(rng, p: RegionPreset, dates, cos_loc, cover, post_cover, slides, valid, clean_vv, vv):
     """ISCE-like products per same-orbit pair: LOS angles, coherences, amplitude, flattened interferogram."""
     pairs = _same_orbit_pairs(p.orbits)
-    shape = (len(pairs), *dem.shape)
+    shape = (len(pairs), *cover.shape)
     names = ["los_rdr_0", "los_rdr_1", "phsig_cor", "topophase_cor_0", "topophase_cor_1",
              "topophase_flat_imag", "topophase_flat_real"]
     out = {k: np.empty(shape, np.float32) for k in names}
-    cols = np.arange(dem.shape[1])[None, :] / dem.shape[1]
-    deformation = _coseismic_phase(rng, dem.shape)
+    cols = np.arange(cover.shape[1])[None, :] / cover.shape[1]
+    deformation = _coseismic_phase(rng, cover.shape)
     for k, (i, j) in enumerate(pairs):
         orbit = p.orbits[i]
         days = (dates[j] - dates[i]).days
@@ -277,15 +279,18 @@ def _interferometry(rng, p: RegionPreset, dates, dem, cover, post_cover, slides,
         # Incidence grows across the swath (towards far range); the LOS azimuth is ISCE's convention,
         # target-to-sensor, anticlockwise from north.
         far = cols if orbit[0] == "a" else 1.0 - cols
-        out["los_rdr_0"][k] = np.broadcast_to(INCIDENCE_DEG - 3.0 + 6.0 * far, dem.shape)
+        out["los_rdr_0"][k] = np.broadcast_to(INCIDENCE_DEG - 3.0 + 6.0 * far, cover.shape)
         out["los_rdr_1"][k] = -(LOOK_AZIMUTH_DEG[orbit[0]] + 180.0) % 360.0
-        gamma = _true_coherence(dem, cover if j < p.n_pre else post_cover, orbit, days)
+        gamma = _true_coherence(cos_loc[orbit], cover if j < p.n_pre else post_cover, days)
         if across:
             # Shaking and surface change decorrelate the whole scene a little, landslides completely.
-            gamma = np.where(slides, 0.05, 0.75 * gamma)
+            gamma *= np.float32(0.75)
+            gamma[slides] = 0.05
         out["topophase_cor_1"][k] = _estimated_coherence(rng, gamma)
         out["phsig_cor"][k] = _estimated_coherence(rng, gamma)
-        phase = _phase_noise(rng, gamma) + _atmosphere(rng, dem.shape) + (deformation if across else 0.0)
+        phase = _phase_noise(rng, gamma) + _atmosphere(rng, cover.shape)
+        if across:
+            phase += deformation
         amplitude = np.sqrt(vv[i] * vv[j])
         out["topophase_cor_0"][k] = np.sqrt(clean_vv[i] * clean_vv[j])
         out["topophase_flat_real"][k] = amplitude * np.cos(phase)
@@ -297,36 +302,38 @@ def _interferometry(rng, p: RegionPreset, dates, dem, cover, post_cover, slides,
             "start": dates.values[[i for i, _ in pairs]], "end": dates.values[[j for _, j in pairs]]}
 
 
-def _true_coherence(dem, cover, orbit, days) -> np.ndarray:
-    gamma = np.zeros(dem.shape)
+def _true_coherence(cos_loc, cover, days) -> np.ndarray:
+    """Temporal decorrelation by cover; layover and shadow carry (almost) no coherent signal."""
+    per_cover = np.zeros(max(COVER_COHERENCE) + 1, np.float32)
     for code, (g0, tau) in COVER_COHERENCE.items():
-        where = cover == code
-        gamma[where] = g0 * np.exp(-days / tau)
-    # Layover and shadow carry no coherent signal.
-    cos_loc = _cos_local_incidence(dem, orbit)
-    return np.where((cos_loc > 0.1) & (cos_loc < 0.98), gamma, 0.1 * gamma)
+        per_cover[code] = g0 * np.exp(-days / tau)
+    gamma = per_cover[cover]
+    gamma[(cos_loc <= 0.1) | (cos_loc >= 0.98)] *= np.float32(0.1)
+    return gamma
 
 
 def _estimated_coherence(rng, gamma: np.ndarray) -> np.ndarray:
     """Sample coherence over IFG_LOOKS pixels: biased upwards at low coherence, and noisy."""
     biased = np.sqrt(gamma**2 + (1.0 - gamma**2) / IFG_LOOKS)
-    noise = rng.normal(0.0, 1.0, gamma.shape) * (1.0 - gamma**2) / np.sqrt(2.0 * IFG_LOOKS)
+    noise = rng.standard_normal(gamma.shape, dtype=np.float32) * (1.0 - gamma**2) / np.sqrt(2.0 * IFG_LOOKS)
     return np.clip(biased + noise, 0.0, 1.0)
 
 
 def _phase_noise(rng, gamma: np.ndarray) -> np.ndarray:
     """Interferometric phase noise (Cramer-Rao), uniform where the coherence is too low to keep a phase."""
-    g = np.maximum(gamma, 1e-3)
-    sigma = np.sqrt(1.0 - g**2) / (g * np.sqrt(2.0 * IFG_LOOKS))
-    return np.where(gamma > 0.15, rng.normal(0.0, 1.0, gamma.shape) * sigma,
-                    rng.uniform(-np.pi, np.pi, gamma.shape))
+    g = np.maximum(gamma, np.float32(1e-3))
+    sigma = np.sqrt(1.0 - g**2) / (g * np.float32(np.sqrt(2.0 * IFG_LOOKS)))
+    gaussian = rng.standard_normal(gamma.shape, dtype=np.float32) * sigma
+    uniform = (rng.random(gamma.shape, dtype=np.float32) - np.float32(0.5)) * np.float32(2.0 * np.pi)
+    return np.where(gamma > 0.15, gaussian, uniform)
 
 
 def _atmosphere(rng, shape) -> np.ndarray:
     """Tropospheric phase screen of a couple of radians; smooth, so synthesized coarse and upsampled."""
     coarse = (max(shape[0] // 8, 8), max(shape[1] // 8, 8))
     field = terrain.fractal_field(rng, coarse, 0.9, 3000.0 / (8 * SPACING_M))
-    return 2.0 * zoom(field, (shape[0] / coarse[0], shape[1] / coarse[1]), order=1)[: shape[0], : shape[1]]
+    fine = zoom(field.astype(np.float32), (shape[0] / coarse[0], shape[1] / coarse[1]), order=1)
+    return 2.0 * fine[: shape[0], : shape[1]]
 
 
 def _coseismic_phase(rng, shape) -> np.ndarray:

@@ -16,8 +16,8 @@ def write_zarr_atomic(ds: xr.Dataset, path: str | Path) -> None:
     have no stable zarr-v3 encoding in zarr-python 3.1. Chunking comes from each variable's encoding.
     """
     path = Path(path)
+    remove_stale_temporaries(path)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)  # a stale leftover of an earlier, killed run of this pid
     try:
         ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
         replace_dir(tmp, path)
@@ -36,3 +36,21 @@ def replace_dir(src: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(src, dest)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete `<path>.tmp-<pid>` leftovers of writers that died; a live writer's temporary is left alone."""
+    for tmp in path.parent.glob(f"{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
