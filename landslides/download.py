@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import os
 import shutil
+import sys
 import tempfile
 import time
 import urllib.request
@@ -32,11 +33,11 @@ def zenodo_url(record: int, filename: str) -> str:
     return f"https://zenodo.org/records/{record}/files/{filename}?download=1"
 
 
-def fetch_archive(url: str, dest: str | Path, *, checksum: str, retries: int = 3, timeout: float = 60,
+def fetch_archive(url: str, dest: str | Path, *, checksum: str | None, retries: int = 3, timeout: float = 60,
                   validate: Callable[[Path], None] | None = None, member: str | None = None,
                   backoff: float = 2.0) -> Path:
     """Download the zip at `url`, verify `checksum` ("md5:<hex>" or "sha256:<hex>"), unpack it and move
-    the kept entry to `dest`.
+    the kept entry to `dest`. A checksum of None skips the verification, with a warning.
 
     The kept entry is `member` (a top-level name in the zip) if given; otherwise the zip's single
     top-level entry, or its single `*.zarr` entry, or the unpacked root itself when the zip holds a zarr
@@ -62,7 +63,10 @@ def fetch_archive(url: str, dest: str | Path, *, checksum: str, retries: int = 3
     return dest
 
 
-def _parse_checksum(checksum: str, url: str) -> tuple[str, str]:
+def _parse_checksum(checksum: str | None, url: str) -> tuple[str, str | None]:
+    if checksum is None:
+        print(f"warning: download {url}: no checksum given, the archive is not verified", file=sys.stderr)
+        return "sha256", None
     algorithm, _, digest = checksum.partition(":")
     algorithm = algorithm.strip().lower()
     if algorithm not in ("md5", "sha256") or not digest.strip():
@@ -70,7 +74,7 @@ def _parse_checksum(checksum: str, url: str) -> tuple[str, str]:
     return algorithm, digest.strip().lower()
 
 
-def _download_verified(url: str, target: Path, algorithm: str, expected: str, *, retries: int,
+def _download_verified(url: str, target: Path, algorithm: str, expected: str | None, *, retries: int,
                        timeout: float, backoff: float) -> None:
     """Download until a copy with the expected digest arrives or the attempts run out."""
     failure = "no attempt made"
@@ -82,7 +86,7 @@ def _download_verified(url: str, target: Path, algorithm: str, expected: str, *,
         except TRANSIENT as err:
             failure = f"{type(err).__name__}: {' '.join(str(err).split())}"
             continue
-        if actual == expected:
+        if expected is None or actual == expected:
             return
         failure = f"checksum mismatch, expected {algorithm}:{expected}, got {algorithm}:{actual}"
     target.unlink(missing_ok=True)

@@ -73,6 +73,8 @@ def test_success_gives_a_valid_cube(served, tmp_path, tiny_cube_event):
     fetch_archive(f"{base}/cube.zip", dest, checksum=sha256(folder / "cube.zip"), member="hokkaido.zarr",
                   backoff=0)
     assert leftovers(dest.parent) == ["hokkaido.zarr"]
+    fetch_archive(f"{base}/cube.zip", dest, checksum=None, backoff=0)  # unverified, but allowed
+    open_datacube(dest)
 
 
 def test_checksum_mismatch(served, tmp_path):
