@@ -1,0 +1,470 @@
+"""The `pretrain` study (Boehm et al.): stage-1 "any landslide in this chip?" pretraining, then stage-2
+segmentation from sparse labels with and without the frozen stage-1 embeddings.
+
+Every chip of a region belongs to one partition, `chip_partition`: landslide chips keep the store's
+`split_positive` (the authors' split of the positive chips), landslide-free chips its `split_all`. Stage 1
+and stage 2 both respect it, so a stage-2 test chip is never seen in stage 1 either.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import xarray as xr
+from sklearn.metrics import roc_auc_score
+
+from landslides.aggregate import format_mean_std, summarize
+from landslides.errors import InputError
+from landslides.losses import build_loss
+from landslides.metrics import SegmentationMetrics
+from landslides.normalization import ChannelStats
+from landslides.plots import arm_color, chip_panel, plt, save_figure
+from landslides.siamese import ChipClassifier, Segmenter
+from landslides.studies.transfer import select_chips, to_split, write_json
+from landslides.train import Split, configure_torch, fit, predict, select_device
+
+TEST_DRAW_SEED = 42  # the fixed test set is one draw, the same for every run of the grid
+STAGE1_SELECTION = ("accuracy", "f1", "auroc", "auprc")  # chip metrics fit may select the best epoch on
+
+
+# ---- data selection ----
+
+def chip_partition(store: xr.Dataset) -> np.ndarray:
+    """'train'/'val'/'test' for every chip: split_positive for landslide chips, split_all for the others."""
+    positive = store["has_landslide"].values.astype(bool)
+    return np.where(positive, store["split_positive"].values.astype(str),
+                    store["split_all"].values.astype(str))
+
+
+def class_indices(store: xr.Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Chip positions (not ids) of one partition: (with landslides, without)."""
+    part = chip_partition(store) == split
+    positive = store["has_landslide"].values.astype(bool)
+    return np.flatnonzero(part & positive), np.flatnonzero(part & ~positive)
+
+
+def balanced_indices(store: xr.Dataset, split: str, seed: int) -> np.ndarray:
+    """Equal numbers of chips with and without landslides (the rarer class decides), sorted."""
+    pos, neg = class_indices(store, split)
+    n = min(len(pos), len(neg))
+    if n == 0:
+        raise InputError(f"chip store {store.attrs.get('region', '?')}: split '{split}' needs chips with and "
+                         f"without landslides for stage 1 (has {len(pos)} and {len(neg)})")
+    rng = np.random.default_rng(seed)
+    return np.sort(np.concatenate([rng.choice(pos, n, replace=False), rng.choice(neg, n, replace=False)]))
+
+
+def draw_training_chips(pos: np.ndarray, neg: np.ndarray, size: int | str, seed: int) -> np.ndarray:
+    """The sparse setting: `size` chips, half of them (size // 2) without landslides, drawn with `seed`.
+
+    One permutation of each class per seed, of which every size takes a prefix: the sets of one seed
+    are nested (the 5 chips contain the 2), so sizes differ by the added chips, not by a new draw.
+    'all' is the largest half/half set.
+    """
+    n_free_max = min(len(pos), len(neg))
+    total = 2 * n_free_max if size == "all" else int(size)
+    n_free = total // 2
+    n_landslide = total - n_free
+    if n_landslide > len(pos) or n_free > len(neg) or total < 1:
+        raise InputError(f"training size {size}: only {len(pos)} landslide and {len(neg)} landslide-free "
+                         "training chips")
+    rng = np.random.default_rng(seed)
+    return np.sort(np.concatenate([rng.permutation(pos)[:n_landslide], rng.permutation(neg)[:n_free]]))
+
+
+def test_indices(store: xr.Dataset, landslide: int | None, landslide_free: int | None) -> np.ndarray:
+    """The fixed stage-2 test set: test-partition chips with and without landslides (None = all)."""
+    pos, neg = class_indices(store, "test")
+    rng = np.random.default_rng(TEST_DRAW_SEED)
+    picked = []
+    for chips, n, what in ((pos, landslide, "landslide"), (neg, landslide_free, "landslide-free")):
+        if n is not None and n > len(chips):
+            raise InputError(f"chip store {store.attrs.get('region', '?')}: {n} {what} test chips asked, "
+                             f"the test split has {len(chips)}")
+        picked.append(chips if n is None else rng.choice(chips, n, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def parse_size(value) -> int | str:
+    """A grid value: 'all' or a chip count (wildcards arrive as strings)."""
+    if str(value) == "all":
+        return "all"
+    try:
+        return int(value)
+    except ValueError as err:
+        raise InputError(f"training size {value!r}: expected an integer or 'all'") from err
+
+
+def load_chips(store: xr.Dataset, channels: list[str], index: np.ndarray) -> dict:
+    missing = [c for c in channels if c not in store["channel"].values]
+    if missing:
+        raise InputError(f"chip store {store.attrs.get('region', '?')}: channels {missing} not in the store")
+    mask = np.zeros(store.sizes["chip"], bool)
+    mask[index] = True
+    chips = select_chips(store, channels, mask)
+    chips["has_landslide"] = store["has_landslide"].values.astype(bool)[mask]
+    return chips
+
+
+def pair_stats(chips: dict, pre: list[str], post: list[str]) -> ChannelStats:
+    """Mean/std per polarisation pooled over pre and post, so both go through the same normalization.
+
+    The stage-1 encoder applies the same weights to pre and post: normalizing them separately would
+    remove part of the very change between them that it has to detect.
+    """
+    k = len(pre)
+    images, valid = chips["images"], chips["valid"]
+    means, stds = [], []
+    for c in range(k):
+        values = np.concatenate([images[:, c][valid], images[:, k + c][valid]])
+        if values.size == 0:
+            raise InputError("no valid pixel in the training chips to fit normalization statistics")
+        means.append(values.mean(dtype=np.float64))
+        stds.append(values.std(dtype=np.float64) or 1.0)
+    return ChannelStats(pre + post, np.array(means * 2), np.array(stds * 2))
+
+
+def chip_split(chips: dict, stats: ChannelStats) -> Split:
+    """Images normalized as for segmentation; the target is the chip label (N,) float32 0/1."""
+    split = to_split(chips, stats)
+    return Split(split.images, torch.from_numpy(chips["has_landslide"].astype(np.float32)))
+
+
+def repeat_to(split: Split, min_chips: int) -> Split:
+    """Tile a small training set so that one epoch holds at least `min_chips` samples.
+
+    With 2 or 5 chips an epoch would be a single optimizer step; tiling keeps the number of steps per
+    epoch comparable across training sizes without changing which chips are seen.
+    """
+    reps = max(1, math.ceil(min_chips / max(len(split), 1)))
+    target_reps = (reps,) + (1,) * (split.target.ndim - 1)
+    return Split(split.images.repeat(reps, 1, 1, 1), split.target.repeat(*target_reps))
+
+
+# ---- stage 1 ----
+
+def stage1_loss(name: str):
+    """bce: the intent. batch_softmax_ce: the authors' quirk, cross-entropy of one softmax over the batch."""
+    if name == "bce":
+        return lambda logits, target: F.binary_cross_entropy_with_logits(logits, target.float())
+    if name == "batch_softmax_ce":
+        # The batch's logits form one distribution; the loss pushes mass onto the landslide chips.
+        return lambda logits, target: -(target.float() * F.log_softmax(logits, dim=0)).sum()
+    raise InputError(f"unknown stage-1 loss {name!r} (bce, batch_softmax_ce)")
+
+
+def chip_metrics(prob: np.ndarray, label: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy, precision, recall, F1, AUROC, AUPRC of chip-level probabilities."""
+    label = np.asarray(label).astype(bool)
+    predicted = np.asarray(prob) >= threshold
+    tp, fp = int(np.sum(predicted & label)), int(np.sum(predicted & ~label))
+    fn, tn = int(np.sum(~predicted & label)), int(np.sum(~predicted & ~label))
+    ratio = lambda a, b: float(a / b) if b else float("nan")  # noqa: E731
+    both = 0 < label.sum() < label.size
+    histogram = SegmentationMetrics()
+    histogram.update(np.asarray(prob, np.float32), label)
+    return {"accuracy": ratio(tp + tn, label.size), "precision": ratio(tp, tp + fp),
+            "recall": ratio(tp, tp + fn), "f1": ratio(2 * tp, 2 * tp + fp + fn),
+            "auroc": float(roc_auc_score(label, prob)) if both else float("nan"),
+            "auprc": histogram.compute()["auprc"], "chips": int(label.size)}
+
+
+@torch.no_grad()
+def chip_probabilities(model: ChipClassifier, images: torch.Tensor, batch_size: int,
+                       device: torch.device) -> np.ndarray:
+    model.eval()
+    out = [torch.sigmoid(model(images[i:i + batch_size].to(device)).float()).cpu()
+           for i in range(0, len(images), batch_size)]
+    return torch.cat(out).numpy()
+
+
+def train_stage1(store: xr.Dataset, study: dict, run_dir: Path, *, threads: int = 1,
+                 device_name: str = "auto", deterministic: bool = True) -> dict:
+    """Train the chip classifier on balanced chips of one region; write model.pt and metrics.json."""
+    started = time.perf_counter()
+    cfg, channels = study["stage1"], study["pre"] + study["post"]
+    training, seed = dict(cfg["training"]), cfg["seed"]
+    device = select_device(device_name)
+    configure_torch(threads, device, deterministic)
+    if training["selection_metric"] not in STAGE1_SELECTION:
+        raise InputError(f"key 'pretrain.stage1.training.selection_metric': {training['selection_metric']!r} "
+                         f"is not a chip metric ({', '.join(STAGE1_SELECTION)})")
+    chips = {s: load_chips(store, channels, balanced_indices(store, s, seed))
+             for s in ("train", "val", "test")}
+    stats = pair_stats(chips["train"], study["pre"], study["post"])
+    splits = {s: chip_split(c, stats) for s, c in chips.items()}
+
+    def evaluate_fn(model, split):
+        prob = chip_probabilities(model, split.images, training["eval_batch_size"], device)
+        return chip_metrics(prob, split.target.cpu().numpy())
+
+    torch.manual_seed(seed)
+    model = ChipClassifier(len(study["pre"]), cfg["width"], cfg["embedding_channels"])
+    result = fit(model, splits["train"], splits["val"], training, run_dir, seed=seed,
+                 loss_fn=stage1_loss(cfg["loss"]), device=device, evaluate_fn=evaluate_fn,
+                 run_id={"stage": 1, "model": model.config, "loss": cfg["loss"], "channels": channels})
+    test = evaluate_fn(model, splits["test"])
+    torch.save({"model": model.state_dict(), "model_config": model.config, "normalization": stats.to_dict(),
+                "channels": channels, "region": store.attrs.get("region")}, run_dir / "model.pt")
+    metrics = {"params": {"region": store.attrs.get("region")},
+               "chips": {s: len(c["chip"]) for s, c in chips.items()},
+               "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test,
+               "device": str(device), "wall_seconds": round(time.perf_counter() - started, 2)}
+    write_json(metrics, run_dir / "metrics.json")
+    return metrics
+
+
+def load_stage1(path: str | Path) -> ChipClassifier:
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        model = ChipClassifier(**saved["model_config"])
+        model.load_state_dict(saved["model"])
+    except (OSError, KeyError, RuntimeError, TypeError) as err:
+        raise InputError(f"{path}: not a stage-1 model file ({type(err).__name__}: {err})") from err
+    return model
+
+
+# ---- stage 2 ----
+
+def count_errors(prob: np.ndarray, label: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per chip: sum of predicted probabilities minus the number of landslide pixels (valid pixels only)."""
+    valid = np.asarray(valid).astype(bool)
+    predicted = np.where(valid, np.asarray(prob, np.float64), 0.0).sum(axis=(1, 2))
+    true = (np.asarray(label).astype(bool) & valid).sum(axis=(1, 2))
+    return predicted - true
+
+
+def count_error_metrics(prob: np.ndarray, label: np.ndarray, valid: np.ndarray,
+                        has_landslide: np.ndarray) -> dict[str, float]:
+    """Mean absolute and signed count error on all, landslide and landslide-free chips; the median signed
+    error on landslide-free chips (the authors' summary of false positives)."""
+    errors = count_errors(prob, label, valid)
+    has_landslide = np.asarray(has_landslide).astype(bool)
+    out = {}
+    for group, keep in (("all", np.ones_like(has_landslide)), ("landslide", has_landslide),
+                        ("landslide_free", ~has_landslide)):
+        chosen = errors[keep]
+        out[f"count_abs_{group}"] = float(np.abs(chosen).mean()) if chosen.size else float("nan")
+        out[f"count_signed_{group}"] = float(chosen.mean()) if chosen.size else float("nan")
+    free = errors[~has_landslide]
+    out["median_signed_landslide_free"] = float(np.median(free)) if free.size else float("nan")
+    return out
+
+
+def segmentation_test_metrics(prob: np.ndarray, label: np.ndarray, valid: np.ndarray,
+                              has_landslide: np.ndarray) -> dict[str, float]:
+    """Pixel metrics on all test chips, the false-positive rate on landslide-free ones, count errors."""
+    valid, has_landslide = np.asarray(valid).astype(bool), np.asarray(has_landslide).astype(bool)
+    everything = SegmentationMetrics()
+    everything.update(prob, label, valid=valid)
+    metrics = everything.compute()
+    free = SegmentationMetrics(with_auprc=False)
+    free.update(prob[~has_landslide], label[~has_landslide], valid=valid[~has_landslide])
+    metrics["fpr_landslide_free"] = free.compute()["fpr"]
+    metrics.update(count_error_metrics(prob, label, valid, has_landslide))
+    return metrics
+
+
+def build_segmenter(study: dict, stage1: ChipClassifier | None) -> Segmenter:
+    return Segmenter(len(study["pre"]) + len(study["post"]), study["stage2"]["width"], stage1)
+
+
+def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, *, pretraining: str, size, seed: int,
+                 study: dict, run_dir: Path, threads: int = 1, device_name: str = "auto",
+                 deterministic: bool = True) -> dict:
+    """One grid cell: draw the sparse training set, train, evaluate on the fixed test set, write files."""
+    started = time.perf_counter()
+    cfg, channels, size = study["stage2"], study["pre"] + study["post"], parse_size(size)
+    training = dict(cfg["training"])
+    device = select_device(device_name)
+    configure_torch(threads, device, deterministic)
+
+    pos, neg = class_indices(store, "train")
+    chosen = {"train": draw_training_chips(pos, neg, size, seed),
+              "val": np.sort(np.concatenate(class_indices(store, "val"))),
+              "test": test_indices(store, **study["test_chips"])}
+    chips = {s: load_chips(store, channels, index) for s, index in chosen.items()}
+    # Labels are sparse, images are not: normalize with every training-partition chip of the region, so
+    # a 2-chip run does not get statistics of 2 chips.
+    stats = pair_stats(load_chips(store, channels, np.concatenate([pos, neg])), study["pre"], study["post"])
+    splits = {s: to_split(c, stats) for s, c in chips.items()}
+
+    stage1 = load_stage1(stage1_path) if stage1_path else None
+    torch.manual_seed(seed)  # initialization depends on the seed only
+    model = build_segmenter(study, stage1)
+    train = repeat_to(splits["train"], study["min_epoch_chips"])
+    result = fit(model, train, splits["val"], training, run_dir, seed=seed, loss_fn=build_loss(cfg["loss"]),
+                 device=device,
+                 run_id={"stage": 2, "pretraining": pretraining, "size": size, "model": model.config,
+                         "loss": cfg["loss"], "chips": chosen["train"].tolist()})
+
+    test = chips["test"]
+    prob = predict(model, splits["test"].images, training["eval_batch_size"], device).numpy()
+    test_metrics = segmentation_test_metrics(prob, test["label"], test["valid"], test["has_landslide"])
+    torch.save({"model": model.state_dict(), "model_config": model.config, "normalization": stats.to_dict(),
+                "channels": channels}, run_dir / "model.pt")
+    np.savez_compressed(run_dir / "predictions.npz", prob=prob.astype(np.float16), label=test["label"],
+                        valid=test["valid"], chip=test["chip"], has_landslide=test["has_landslide"])
+    metrics = {"params": {"pretraining": pretraining, "size": str(size), "seed": seed},
+               "region": store.attrs.get("region"),
+               "chips": {s: len(c["chip"]) for s, c in chips.items()},
+               "train_chips": chips["train"]["chip"].tolist(),
+               "train_landslide_free": int((~chips["train"]["has_landslide"]).sum()),
+               "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test_metrics,
+               "device": str(device), "wall_seconds": round(time.perf_counter() - started, 2)}
+    write_json(metrics, run_dir / "metrics.json")
+    return metrics
+
+
+# ---- aggregation: table and figures ----
+
+TABLE_METRICS = {
+    "auprc": "pixel AUPRC",
+    "fpr_landslide_free": "FPR, landslide-free chips",
+    "median_signed_landslide_free": "median signed count error, landslide-free",
+    "count_abs_all": "mean abs count error, all",
+    "count_abs_landslide": "mean abs count error, landslide",
+    "count_abs_landslide_free": "mean abs count error, landslide-free",
+    "count_signed_all": "mean signed count error, all",
+    "count_signed_landslide": "mean signed count error, landslide",
+    "count_signed_landslide_free": "mean signed count error, landslide-free",
+}
+FIGURE_METRICS = ("auprc", "fpr_landslide_free", "median_signed_landslide_free", "count_abs_all")
+
+
+def size_order(size: str) -> float:
+    return math.inf if str(size) == "all" else float(size)
+
+
+def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per (pretraining, size): mean ± std over seeds of every test metric, plus numeric columns."""
+    test = tidy[(tidy.split == "test") & tidy.metric.isin(list(TABLE_METRICS) + ["train_chips"])]
+    summary = summarize(test, ["pretraining", "size", "metric"])
+    rows = []
+    for (pretraining, size), group in summary.groupby(["pretraining", "size"], sort=False):
+        row = {"pretraining": pretraining, "size": str(size)}
+        values = group.set_index("metric")
+        row["seeds"] = int(values["n"].max())
+        row["training chips"] = int(values.loc["train_chips", "mean"])
+        for metric, label in TABLE_METRICS.items():
+            hit = values.loc[metric] if metric in values.index else {"mean": np.nan, "std": np.nan}
+            mean, std = hit["mean"], hit["std"]
+            row[label] = format_mean_std(mean, std, digits=1 if "count" in metric else 3)
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    arms = {a: i for i, a in enumerate(["none", "hokkaido", "kaikoura"])}
+    order = np.lexsort((table["pretraining"].map(lambda a: arms.get(a, 99)), table["size"].map(size_order)))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def runs_frame(metric_files: list[str | Path]) -> pd.DataFrame:
+    """Tidy rows as aggregate.load_runs, plus the actual training-set size as the metric 'train_chips'."""
+    rows = []
+    for path in metric_files:
+        run = json.loads(Path(path).read_text())
+        values = dict(run["test"], train_chips=run["chips"]["train"])
+        rows += [{**run["params"], "split": "test", "metric": k, "value": float(v), "run": str(path)}
+                 for k, v in values.items() if isinstance(v, int | float)]
+    return pd.DataFrame(rows)
+
+
+def stage1_table(metric_files: list[str | Path]) -> pd.DataFrame:
+    rows = []
+    for path in metric_files:
+        run = json.loads(Path(path).read_text())
+        rows.append({"pretraining region": run["params"]["region"],
+                     **{f"{k} chips": v for k, v in run["chips"].items()},
+                     **{m: round(run["test"][m], 3) for m in ("accuracy", "precision", "recall", "auroc")},
+                     "best epoch": run["best_epoch"]})
+    return pd.DataFrame(rows)
+
+
+def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str) -> None:
+    """Each metric against the training size, one line per pretraining arm, error bars ±1 std over seeds."""
+    summary = summarize(tidy[tidy.split == "test"], ["pretraining", "size", "metric"])
+    sizes = sorted(summary["size"].astype(str).unique(), key=size_order)
+    x_of = {s: i for i, s in enumerate(sizes)}
+    chips = summary[summary.metric == "train_chips"].groupby("size")["mean"].max()
+    fig, axes = plt.subplots(1, len(FIGURE_METRICS), figsize=(3.3 * len(FIGURE_METRICS), 3.0))
+    for ax, metric in zip(axes, FIGURE_METRICS, strict=True):
+        part = summary[summary.metric == metric]
+        for i, (arm, line) in enumerate(part.groupby("pretraining", sort=False)):
+            line = line.iloc[np.argsort([size_order(s) for s in line["size"]])]
+            xs = [x_of[str(s)] + 0.06 * (i - 1) for s in line["size"]]  # small offset keeps bars apart
+            ax.errorbar(xs, line["mean"], yerr=np.nan_to_num(line["std"]), marker="o", capsize=3,
+                        color=arm_color(arm, i), label=arm)
+        if "signed" in metric:
+            ax.axhline(0, color="#999999", linewidth=0.8, linestyle="--")
+        ax.set_xticks(range(len(sizes)), [f"{s}\n({int(chips.get(s, np.nan))})" if s == "all" else s
+                                          for s in sizes])
+        ax.set_xlabel("training chips (half landslide-free)")
+        ax.set_title(TABLE_METRICS[metric], fontsize=9)
+    axes[0].legend(title="pretraining", fontsize=7, title_fontsize=7)
+    fig.suptitle("Stage-2 test metrics against training size; mean ± 1 std over seeds", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel_m: float | None,
+              png: str, pdf: str) -> None:
+    """Predicted probability with the true outline: landslide-free chips, then landslide chips, for the
+    first seed and the largest training size of each pretraining arm (rows)."""
+    largest = max((r["params"]["size"] for r in runs), key=size_order)
+    first_seed = min(r["params"]["seed"] for r in runs)
+    chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True)
+              if r["params"]["seed"] == first_seed and r["params"]["size"] == largest]
+    data = [np.load(f) for f, _ in chosen]
+    has, label = data[0]["has_landslide"].astype(bool), data[0]["label"]
+    # Landslide-free chips where the first arm errs most; landslide chips with the most landslide pixels.
+    free = np.flatnonzero(~has)
+    free = free[np.argsort(-data[0]["prob"][free].astype(np.float32).sum(axis=(1, 2)))][:n_chips]
+    slides = np.flatnonzero(has)
+    slides = slides[np.argsort(-label[slides].sum(axis=(1, 2)))][:n_chips]
+    columns = list(free) + list(slides)
+    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(1.6 * len(columns), 1.8 * len(chosen)),
+                             squeeze=False)
+    im = None
+    for row, ((_, run), arrays) in enumerate(zip(chosen, data, strict=True)):
+        for col, i in enumerate(columns):
+            prob, truth, valid = arrays["prob"][i], arrays["label"][i], arrays["valid"][i]
+            kind = "landslide" if has[i] else "landslide-free"
+            error = count_errors(prob[None], truth[None], valid[None])[0]
+            im = chip_panel(axes[row, col], prob, truth, valid,
+                            f"{kind} chip {arrays['chip'][i]}\ncount error {error:+.0f}", pixel_m)
+        axes[row, 0].set_ylabel(f"pretraining: {run['params']['pretraining']}", fontsize=8)
+    if im is not None:
+        fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
+    fig.suptitle(f"Stage-2 predictions, training size {largest}, seed {first_seed}", fontsize=9)
+    save_figure(fig, png, pdf)
+
+
+def table_note(study: dict, stage1: pd.DataFrame) -> str:
+    """What the numbers are, and the stage-1 classifiers' held-out metrics."""
+    return "\n".join([
+        f"Stage 2 on {study['stage2_region']}; mean ± sample std over seeds {study['seeds']} "
+        "(one seed: no std).",
+        "Training sets: half of the chips landslide-free, drawn with the run's seed; 'all' is the largest "
+        "such set.",
+        "Count error: per test chip, sum of predicted probabilities minus the number of landslide pixels "
+        "(valid pixels); abs = mean of |error|, signed = mean of error; median over landslide-free chips is "
+        "the authors' false-positive summary. FPR: pixels >= 0.5 on landslide-free chips.",
+        "The paper reports figures, not tables: no published numbers to print beside these.",
+        "",
+        "## Stage 1: chip classifier on held-out balanced test chips of its region",
+        "",
+        stage1.to_markdown(index=False) if len(stage1) else "(no pretraining arm in this grid)",
+    ])
+
+
+def pixel_size(store: xr.Dataset) -> float | None:
+    transform = store["transform"].values[0]
+    return abs(float(transform[1])) if transform[1] else None
+

@@ -1,0 +1,27 @@
+"""Snakemake job: train and evaluate one stage-2 cell (pretraining x size x seed)."""
+
+from pathlib import Path
+
+from landslides.jobs import run_job
+from landslides.sar.chips import open_chip_store
+from landslides.studies.pretrain import train_stage2
+
+
+def main(snakemake):
+    cell = snakemake.params.cell
+    metrics = train_stage2(
+        open_chip_store(snakemake.input.store),
+        snakemake.input.stage1 or None,  # empty for the arm without pretraining
+        pretraining=cell["pretraining"],
+        size=cell["size"],
+        seed=int(cell["seed"]),
+        study=snakemake.params.study,
+        run_dir=Path(snakemake.output.metrics).parent,
+        threads=snakemake.threads,
+        device_name=snakemake.params.device,
+        deterministic=snakemake.params.deterministic,
+    )
+    print({"chips": metrics["chips"], "test": metrics["test"]})
+
+
+run_job(snakemake, main)  # noqa: F821

@@ -1,0 +1,97 @@
+# The pretrain study: one stage-1 classifier per pretraining region, then the stage-2 grid
+# pretraining x size x seed. A stage-2 job needs the stage-1 model FILE of its region, so each
+# stage-1 model is trained once and every stage-2 job of that region waits for it.
+
+PRETRAIN = config["pretrain"]
+PRETRAIN_REGIONS = [arm for arm in PRETRAIN["pretraining"] if arm != "none"]
+pretrain_grid = grid(
+    {
+        "pretraining": PRETRAIN["pretraining"],
+        "size": [str(size) for size in PRETRAIN["sizes"]],
+        "seed": PRETRAIN["seeds"],
+    }
+)
+
+
+def pretrain_stage1_model(wildcards):
+    """The stage-1 model a stage-2 cell needs; none for the arm without pretraining."""
+    if wildcards.pretraining == "none":
+        return []
+    return f"results/pretrain/stage1/{wildcards.pretraining}/model.pt"
+
+
+rule pretrain_stage1:
+    input:
+        store="resources/chips/{pretrain_region}.zarr",
+    output:
+        model="results/pretrain/stage1/{pretrain_region}/model.pt",
+        metrics="results/pretrain/stage1/{pretrain_region}/metrics.json",
+        history="results/pretrain/stage1/{pretrain_region}/history.csv",
+    wildcard_constraints:
+        pretrain_region="|".join(PRETRAIN_REGIONS) or "^$",
+    params:
+        study=PRETRAIN,
+        device=config["device"],
+        deterministic=config["deterministic"],
+    threads: PRETRAIN["stage1"]["training"]["threads"]
+    resources:
+        gpu=1 if config["device"] == "cuda" else 0,
+    log:
+        "logs/pretrain/stage1/{pretrain_region}.log",
+    benchmark:
+        "results/pretrain/stage1/{pretrain_region}/benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../../scripts/pretrain_stage1.py"
+
+
+rule pretrain_stage2:
+    input:
+        store=f"resources/chips/{PRETRAIN['stage2_region']}.zarr",
+        stage1=pretrain_stage1_model,
+    output:
+        metrics=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/metrics.json",
+        model=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/model.pt",
+        history=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/history.csv",
+        predictions=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/predictions.npz",
+    params:
+        cell=lambda wc: pretrain_grid.instance(wc),
+        study=PRETRAIN,
+        device=config["device"],
+        deterministic=config["deterministic"],
+    threads: PRETRAIN["stage2"]["training"]["threads"]
+    resources:
+        gpu=1 if config["device"] == "cuda" else 0,
+    log:
+        f"logs/pretrain/{pretrain_grid.wildcard_pattern}.log",
+    benchmark:
+        f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../../scripts/pretrain_stage2.py"
+
+
+rule pretrain_table:
+    input:
+        metrics=expand("results/pretrain/runs/{cell}/metrics.json", cell=pretrain_grid.instance_patterns),
+        predictions=expand("results/pretrain/runs/{cell}/predictions.npz", cell=pretrain_grid.instance_patterns),
+        stage1=expand("results/pretrain/stage1/{region}/metrics.json", region=PRETRAIN_REGIONS),
+        store=f"resources/chips/{PRETRAIN['stage2_region']}.zarr",
+    output:
+        csv="results/pretrain/table.csv",
+        md="results/pretrain/table.md",
+        stage1_csv="results/pretrain/stage1.csv",
+        metrics="results/pretrain/figures/metrics.png",
+        metrics_pdf="results/pretrain/figures/metrics.pdf",
+        maps="results/pretrain/figures/maps.png",
+        maps_pdf="results/pretrain/figures/maps.pdf",
+    params:
+        study=PRETRAIN,
+    log:
+        "logs/pretrain/table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/pretrain_table.py"
