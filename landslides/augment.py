@@ -59,5 +59,6 @@ class SarAugmentation(nn.Module):
 def build_sar_augmentation(config: dict, chip_size: int, channels: list[str], channel_std) -> SarAugmentation:
     """Noise goes on the SAR channels (vv_*, vh_*); DEM-derived channels are not SAR measurements."""
     std = config["gaussian_noise"]["std"]
-    per_channel = [std / float(s) if name.startswith(("vv", "vh")) else 0.0 for name, s in zip(channels, channel_std, strict=True)]
+    per_channel = [std / float(s) if name.startswith(("vv", "vh")) else 0.0
+                   for name, s in zip(channels, channel_std, strict=True)]
     return SarAugmentation(config, chip_size, torch.tensor(per_channel))

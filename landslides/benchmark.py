@@ -20,8 +20,15 @@ from landslides.augment import build_sar_augmentation
 from landslides.config import load_config
 from landslides.losses import build_loss
 from landslides.models import build_from_config
-from landslides.train import IGNORE_INDEX, Split, _train_one_epoch, autocast, build_optimizer, configure_torch, \
-    select_device
+from landslides.train import (
+    IGNORE_INDEX,
+    Split,
+    _train_one_epoch,
+    autocast,
+    build_optimizer,
+    configure_torch,
+    select_device,
+)
 
 
 def synthetic_split(n: int, channels: int, size: int, seed: int = 0) -> Split:

@@ -97,8 +97,8 @@ def _check_cross_references(config: dict, source: str) -> None:
             raise InputError(f"{source}: key 'transfer.features.{name}': channels {missing} are not in "
                              "sar.chips.channels")
     for region, spec in regions.items():
-        if spec.get("source") == "zenodo" and not spec.get("checksum"):
-            raise InputError(f"{source}: key 'sar.regions.{region}.checksum': required when source is zenodo")
+        if spec.get("source") == "zenodo" and not spec.get("zenodo_file"):
+            raise InputError(f"{source}: key 'sar.regions.{region}.zenodo_file': required when source is zenodo")
 
 
 def load_config(path: str | Path) -> dict:

@@ -53,7 +53,7 @@ def select_device(name: str = "auto") -> torch.device:
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds libraries that still use the legacy global RNG)
     torch.manual_seed(seed)
 
 
