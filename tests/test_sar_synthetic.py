@@ -109,3 +109,13 @@ def test_write_removes_stale_temporary_of_a_dead_writer(tmp_path):
     stale.mkdir()
     write_datacube(make_datacube("kaikoura", height=32, width=32, seed=0), tmp_path / "cube.zarr")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cube.zarr"]
+
+
+def test_landslides_cluster_around_the_epicentre_leaving_landslide_free_chips():
+    """Shaking decays with distance from the source, so a large cube has chips without landslides."""
+    from landslides.sar.synthetic import make_datacube
+
+    labels = make_datacube("hokkaido", height=1024, width=1024, seed=1)["landslides"].values > 0
+    per_chip = labels.reshape(8, 128, 8, 128).mean(axis=(1, 3))
+    assert 0.2 < (per_chip == 0).mean() < 0.8
+    assert 0.06 < labels.mean() < 0.10  # the region's landslide fraction is kept

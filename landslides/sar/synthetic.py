@@ -33,6 +33,9 @@ from landslides.sar.terrain import BARE, FOREST, GRASS, WATER
 from landslides.sar.zarr_io import write_zarr_atomic
 
 SPACING_M = 10.0  # pixel size of the real cubes (Prapas et al.: 10 m x 10 m)
+# e-folding distance of co-seismic landslide density from the epicentre: a few km, as in the
+# landslide inventories of moderate (M6-7) earthquakes such as the 2018 Hokkaido Iburi event.
+SHAKING_DECAY_M = 2000.0
 INCIDENCE_DEG = 39.0  # Sentinel-1 IW mid-swath incidence angle
 WAVELENGTH_M = 0.0555  # Sentinel-1 C band
 IFG_LOOKS = 20  # looks of the coherence estimator window (5 x 4 pixels)
@@ -145,9 +148,10 @@ def make_datacube(region: str, *, height: int, width: int, seed: int,
     cover = terrain.land_cover(rng, dem, slope_deg, spacing=SPACING_M, water_fraction=p.water,
                                bare_fraction=p.bare, grass_fraction=p.grass)
     valid = terrain.valid_footprint(rng, shape, spacing=SPACING_M)
+    shaking = terrain.shaking_intensity(rng, shape, spacing=SPACING_M, decay_m=SHAKING_DECAY_M)
     slides = terrain.place_landslides(rng, slope_deg, aspect, cover, spacing=SPACING_M,
                                       target_fraction=p.landslide_fraction, slope50_deg=p.slope50_deg,
-                                      median_length_m=p.landslide_length_m, usable=valid)
+                                      median_length_m=p.landslide_length_m, usable=valid, intensity=shaking)
     post_cover = np.where(slides & (cover != WATER), SCAR, cover).astype(np.uint8)
 
     dates = _acquisition_dates(p)

@@ -103,21 +103,44 @@ def land_cover(rng: np.random.Generator, dem: np.ndarray, slope_deg: np.ndarray,
     return cover
 
 
+def shaking_intensity(rng: np.random.Generator, shape: tuple[int, int], *, spacing: float,
+                      decay_m: float) -> np.ndarray:
+    """Relative ground-shaking intensity of the triggering earthquake, 1 at the epicentre.
+
+    Co-seismic landslide density falls off with distance from the source (Keefer 1984 and later
+    inventories), so landslides cluster instead of covering a region evenly and some chips hold none.
+    The epicentre lies somewhere in the central half of the scene; a smooth fractal field adds the
+    site-to-site variability of shaking.
+    """
+    h, w = shape
+    centre = rng.uniform(0.25, 0.75, 2) * (h, w)
+    rows, cols = np.indices(shape)
+    distance_m = np.hypot(rows - centre[0], cols - centre[1]) * spacing
+    variability = fractal_field(rng, shape, 0.9, 2000.0 / spacing)
+    intensity = np.exp(-distance_m / decay_m + 0.3 * variability)
+    # Below a critical acceleration no slope fails (Newmark's rigid-block threshold): shaking weaker than
+    # exp(-2) of the epicentral value triggers nothing, so landslides stop a few decay lengths out.
+    return np.clip(intensity - np.exp(-2.0), 0.0, None)
+
+
 def place_landslides(rng: np.random.Generator, slope_deg: np.ndarray, aspect_deg: np.ndarray,
                      cover: np.ndarray, *, spacing: float, target_fraction: float, slope50_deg: float,
-                     median_length_m: float, usable: np.ndarray) -> np.ndarray:
+                     median_length_m: float, usable: np.ndarray, intensity: np.ndarray | None = None) -> np.ndarray:
     """Draw elongated landslides until they cover `target_fraction` of the usable pixels.
 
     Source points are drawn with a probability rising steeply with hillslope steepness (a logistic around
     `slope50_deg`) and zero on water. Each landslide is an ellipse whose long axis runs downslope (along the
     aspect at its source) and whose centre lies a third of a length below the source, the way a scar runs
     from its head scarp.
-    Lengths are log-normal, widths a third to a half of the length.
+    Lengths are log-normal, widths a third to a half of the length. `intensity` (shaking) scales the
+    source probability.
     """
     h, w = slope_deg.shape
     # A landslide fails a hillslope, not a pixel: judge steepness averaged over about its own footprint.
     hillslope = gaussian_filter(slope_deg, sigma=median_length_m / spacing / 4.0, mode="nearest")
     weight = 1.0 / (1.0 + np.exp(-(hillslope - slope50_deg) / 3.0))
+    if intensity is not None:  # where the ground shook harder, more hillslopes failed
+        weight = weight * intensity
     weight = np.where((cover != WATER) & usable, weight, 0.0).ravel()
     weight /= weight.sum()
     mask = np.zeros((h, w), dtype=bool)
