@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import shutil
 import sys
@@ -31,6 +32,21 @@ TRANSIENT = (OSError, http.client.HTTPException)
 def zenodo_url(record: int, filename: str) -> str:
     """Download address of a file of a Zenodo record."""
     return f"https://zenodo.org/records/{record}/files/{filename}?download=1"
+
+
+def zenodo_checksum(record: int, filename: str, *, api: str = "https://zenodo.org/api/records",
+                    timeout: float = 60) -> str:
+    """The checksum ("md5:<hex>") that Zenodo publishes for a file of a record, for configs that pin none."""
+    url = f"{api}/{record}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            files = json.load(response).get("files", [])
+    except (OSError, ValueError, http.client.HTTPException) as err:
+        raise InputError(f"{url}: cannot read the record's file checksums ({err})") from err
+    for entry in files:
+        if entry.get("key") == filename and entry.get("checksum"):
+            return entry["checksum"]
+    raise InputError(f"{url}: record {record} lists no file named {filename!r}")
 
 
 def fetch_archive(url: str, dest: str | Path, *, checksum: str | None, retries: int = 3, timeout: float = 60,

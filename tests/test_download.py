@@ -125,3 +125,20 @@ def test_unreachable_server(tmp_path):
     with pytest.raises(InputError, match="not 'md5"):
         fetch_archive("http://127.0.0.1:9/x.zip", tmp_path / "x", checksum="crc:00")
     assert leftovers(tmp_path) == []
+
+
+def test_zenodo_checksum_from_a_record_api(served):
+    """A config that pins no checksum takes the one the record publishes (a JSON file served locally)."""
+    import json
+
+    from landslides.download import zenodo_checksum
+
+    base, folder = served
+    (folder / "api").mkdir(exist_ok=True)
+    record = {"files": [{"key": "cube.zip", "checksum": "md5:" + hashlib.md5((folder / "cube.zip").read_bytes())
+                         .hexdigest()}]}
+    (folder / "api" / "7248056").write_text(json.dumps(record))
+    checksum = zenodo_checksum(7248056, "cube.zip", api=f"{base}/api")
+    assert checksum == record["files"][0]["checksum"]
+    with pytest.raises(InputError, match="no file named 'other.zip'"):
+        zenodo_checksum(7248056, "other.zip", api=f"{base}/api")
