@@ -226,7 +226,7 @@ def load_stage1(path: str | Path) -> ChipClassifier:
         saved = torch.load(path, map_location="cpu", weights_only=False)
         model = ChipClassifier(**saved["model_config"])
         model.load_state_dict(saved["model"])
-    except (OSError, KeyError, RuntimeError, TypeError) as err:
+    except Exception as err:  # torch.load and load_state_dict raise many kinds; all mean a bad file
         raise InputError(f"{path}: not a stage-1 model file ({type(err).__name__}: {err})") from err
     return model
 
@@ -429,16 +429,16 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
     slides = np.flatnonzero(has)
     slides = slides[np.argsort(-label[slides].sum(axis=(1, 2)))][:n_chips]
     columns = list(free) + list(slides)
-    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(1.6 * len(columns), 1.8 * len(chosen)),
+    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(2.0 * len(columns), 2.0 * len(chosen)),
                              squeeze=False)
     im = None
     for row, ((_, run), arrays) in enumerate(zip(chosen, data, strict=True)):
         for col, i in enumerate(columns):
             prob, truth, valid = arrays["prob"][i], arrays["label"][i], arrays["valid"][i]
-            kind = "landslide" if has[i] else "landslide-free"
+            kind = "landslide" if has[i] else "no landslide"
             error = count_errors(prob[None], truth[None], valid[None])[0]
             im = chip_panel(axes[row, col], prob, truth, valid,
-                            f"{kind} chip {arrays['chip'][i]}\ncount error {error:+.0f}", pixel_m)
+                            f"{kind}, chip {arrays['chip'][i]}\ncount error {error:+.0f}", pixel_m)
         axes[row, 0].set_ylabel(f"pretraining: {run['params']['pretraining']}", fontsize=8)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
