@@ -15,6 +15,7 @@ def main(snakemake):
     table = pretrain.build_table(tidy)
     shown = [c for c in table.columns if not c.endswith(("_mean", "_std"))]
     table.to_csv(out.csv, index=False)
+    pretrain.comparison(table).to_csv(out.comparison, index=False)
     stage1 = pretrain.stage1_table(snakemake.input.stage1)
     stage1.to_csv(out.stage1_csv, index=False)
     write_markdown(table[shown], out.md,

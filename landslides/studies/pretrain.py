@@ -446,6 +446,18 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
     save_figure(fig, png, pdf)
 
 
+def comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows for the report's published-vs-reproduced overview. The paper gives figures, not numbers, so
+    `published` is empty; the headline metrics are listed so that the overview shows the study."""
+    rows = [{"study": "pretrain", "experiment": f"pretraining {row['pretraining']}, size {row['size']}",
+             "split": "test", "metric": metric, "published": np.nan, "reproduced": row[f"{metric}_mean"],
+             "std": row[f"{metric}_std"], "n": row["seeds"]}
+            for _, row in table.iterrows()
+            for metric in ("auprc", "fpr_landslide_free", "median_signed_landslide_free")]
+    return pd.DataFrame(rows, columns=["study", "experiment", "split", "metric", "published", "reproduced",
+                                       "std", "n"])
+
+
 def table_note(study: dict, stage1: pd.DataFrame) -> str:
     """What the numbers are, and the stage-1 classifiers' held-out metrics."""
     return "\n".join([

@@ -87,6 +87,7 @@ rule pretrain_table:
         metrics_pdf="results/pretrain/figures/metrics.pdf",
         maps="results/pretrain/figures/maps.png",
         maps_pdf="results/pretrain/figures/maps.pdf",
+        comparison="results/pretrain/comparison.csv",
     params:
         study=PRETRAIN,
     log:
@@ -95,3 +96,19 @@ rule pretrain_table:
         "../../envs/report.yaml"
     script:
         "../../scripts/pretrain_table.py"
+
+
+register_study(
+    "pretrain",
+    runs=expand("results/pretrain/runs/{cell}/metrics.json", cell=pretrain_grid.instance_patterns),
+    tables=["results/pretrain/table.csv", "results/pretrain/table.md", "results/pretrain/stage1.csv"],
+    figures={
+        "metrics": "results/pretrain/figures/metrics",
+        "maps": "results/pretrain/figures/maps",
+    },
+    comparison="results/pretrain/comparison.csv",
+    datasets={
+        f"resources/chips/{region}.zarr": region_source(region)
+        for region in dict.fromkeys([PRETRAIN["stage2_region"], *PRETRAIN_REGIONS])
+    },
+)
