@@ -121,6 +121,23 @@ def fingerprint(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def data_fingerprint(*splits: Split) -> str:
+    """Hash of the training and validation tensors: new data never resumes an old run's state."""
+    digest = hashlib.sha256()
+    for split in splits:
+        digest.update(split.images.cpu().numpy().tobytes())
+        digest.update(split.target.cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def code_fingerprint() -> str:
+    """Hash of the package's source: changed training code never resumes an old run's state."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def save_atomic(obj, path: Path) -> None:
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     torch.save(obj, tmp)
@@ -158,7 +175,8 @@ def fit(
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
-    key = fingerprint({"cfg": cfg, "seed": seed, "run": run_id, "n_train": len(train), "n_val": len(val)})
+    key = fingerprint({"cfg": cfg, "seed": seed, "run": run_id, "data": data_fingerprint(train, val),
+                       "code": code_fingerprint()})
     seed_everything(seed)
     model.to(device)
     if device.type == "cuda":
@@ -203,6 +221,7 @@ def fit(
                      "scheduler": scheduler.state_dict() if scheduler is not None else None,
                      "best": best, "history": history}, state_path)
 
+    _write_history(history, run_dir / "history.csv")  # also when a resumed run had no epoch left to train
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     return FitResult(best["epoch"], best["score"], best["metrics"], history)

@@ -15,6 +15,7 @@ def main(snakemake):
     table = transfer.build_table(tidy)
     shown = [c for c in table.columns if not c.endswith(("_mean", "_std", "_n"))]
     table.to_csv(out.csv, index=False)
+    transfer.comparison(table).to_csv(out.comparison, index=False)
     write_markdown(table[shown], out.md, title="Transfer: pixel AUPRC, train region (validation) and test region",
                    note="Mean ± sample std over seeds; published: Prapas et al., Table 1.")
     transfer.plot_auprc(tidy, out.auprc, out.auprc_pdf)

@@ -71,7 +71,7 @@ def test_training_learns_and_selects_best_epoch(tmp_path):
 def test_augmentation_keeps_mask_aligned_and_values_unclipped():
     regions = {"hokkaido": {"event_date": ["20180905", "20180907"]},
                "talakmau": {"event_date": ["20220225", "20220226"]}}
-    config = validate_config({"sar": {"regions": regions}})
+    config = validate_config({"studies": ["transfer"], "sar": {"regions": regions}})
     aug_cfg = config["transfer"]["augment"]
     for part in aug_cfg.values():
         part["p"] = 1.0

@@ -189,3 +189,14 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
 def _pixel_size(store: xr.Dataset) -> float | None:
     transform = store["transform"].values[0]
     return abs(float(transform[1])) if transform[1] else None
+
+
+def comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """Tidy published-vs-reproduced rows of Table 1 for the overview."""
+    rows = []
+    for _, row in table.iterrows():
+        for split, name in (("val", "train region (val)"), ("test", "test region")):
+            rows.append({"study": "transfer", "experiment": row["experiment"], "split": split, "metric": "auprc",
+                         "published": row[f"{name} published"], "reproduced": row[f"{split}_mean"],
+                         "std": row[f"{split}_std"], "n": row[f"{split}_n"]})
+    return pd.DataFrame(rows)

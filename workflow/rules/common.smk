@@ -30,16 +30,40 @@ def grid(factors):
     return Paramspace(frame)
 
 
-def study_targets(study):
-    return {
-        "transfer": [
-            "results/transfer/table.csv",
-            "results/transfer/table.md",
-            "results/transfer/figures/predictions.png",
-            "results/transfer/figures/auprc.png",
-        ],
-    }[study]
+# Each study module registers what it produces, so rule all and the report rules need no per-study code.
+STUDIES = {}
+
+
+def register_study(name, *, runs, tables, figures, comparison, datasets):
+    """runs: metrics.json files; tables: the study's own tables; figures: name -> path without suffix
+    (a .png and a .pdf); comparison: tidy published-vs-reproduced CSV; datasets: inputs to checksum."""
+    STUDIES[name] = {"runs": runs, "tables": tables, "figures": figures, "comparison": comparison,
+                     "datasets": datasets}
+
+
+def region_source(region):
+    """Where a SAR region's data came from, as recorded in the provenance."""
+    spec = config["sar"]["regions"][region]
+    described = {"region": region, "source": spec["source"]}
+    if spec["source"] == "synthetic":
+        described.update(seed=spec["seed"], height=spec["height"], width=spec["width"])
+    if spec["source"] == "zenodo":
+        described.update(record=config["sar"]["zenodo_record"], file=spec["zenodo_file"], checksum=spec["checksum"])
+    return described
+
+
+def enabled_studies():
+    return [name for name in config["studies"] if name in STUDIES]
+
+
+def report_targets():
+    targets = ["results/tables/overview.md", "results/provenance.json"]
+    for study in enabled_studies():
+        targets += STUDIES[study]["tables"] + [f"results/tables/{study}.md"]
+        targets += expand("results/figures/{study}/{figure}.{ext}", study=study,
+                          figure=list(STUDIES[study]["figures"]), ext=["png", "pdf"])
+    return targets
 
 
 def all_targets():
-    return [target for study in config["studies"] for target in study_targets(study)]
+    return report_targets()

@@ -13,13 +13,6 @@ pretrain_grid = grid(
 )
 
 
-def pretrain_stage1_model(wildcards):
-    """The stage-1 model a stage-2 cell needs; none for the arm without pretraining."""
-    if wildcards.pretraining == "none":
-        return []
-    return f"results/pretrain/stage1/{wildcards.pretraining}/model.pt"
-
-
 rule pretrain_stage1:
     input:
         store="resources/chips/{pretrain_region}.zarr",
@@ -49,7 +42,8 @@ rule pretrain_stage1:
 rule pretrain_stage2:
     input:
         store=f"resources/chips/{PRETRAIN['stage2_region']}.zarr",
-        stage1=pretrain_stage1_model,
+        # The stage-1 model a stage-2 cell needs; none for the arm without pretraining.
+        stage1=lambda wc: [] if wc.pretraining == "none" else f"results/pretrain/stage1/{wc.pretraining}/model.pt",
     output:
         metrics=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/metrics.json",
         model=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/model.pt",

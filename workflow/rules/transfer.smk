@@ -51,6 +51,7 @@ rule transfer_table:
         predictions_pdf="results/transfer/figures/predictions.pdf",
         auprc="results/transfer/figures/auprc.png",
         auprc_pdf="results/transfer/figures/auprc.pdf",
+        comparison="results/transfer/comparison.csv",
     params:
         study=TRANSFER,
     log:
@@ -59,3 +60,19 @@ rule transfer_table:
         "../../envs/report.yaml"
     script:
         "../../scripts/transfer_table.py"
+
+
+register_study(
+    "transfer",
+    runs=expand("results/transfer/runs/{cell}/metrics.json", cell=transfer_grid.instance_patterns),
+    tables=["results/transfer/table.csv", "results/transfer/table.md"],
+    figures={
+        "predictions": "results/transfer/figures/predictions",
+        "auprc": "results/transfer/figures/auprc",
+    },
+    comparison="results/transfer/comparison.csv",
+    datasets={
+        f"resources/chips/{region}.zarr": region_source(region)
+        for region in (TRANSFER["train_region"], TRANSFER["test_region"])
+    },
+)

@@ -1,0 +1,18 @@
+"""Snakemake job: one study's tidy table (one row per grid cell, split and metric) as CSV, Markdown, LaTeX."""
+
+from pathlib import Path
+
+from landslides.jobs import run_job
+from landslides.report import tidy_study_table, write_tables
+
+
+def main(snakemake):
+    study = snakemake.wildcards.study
+    table = tidy_study_table(snakemake.input.runs)
+    write_tables(table, Path(snakemake.output.csv).with_suffix(""),
+                 title=f"{study}: every grid cell, mean and sample std over seeds",
+                 note="std: sample standard deviation over seeds (empty for one seed); n_seeds: runs averaged.")
+    print(f"{study}: {len(table)} rows")
+
+
+run_job(snakemake, main)  # noqa: F821
