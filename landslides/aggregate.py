@@ -34,5 +34,6 @@ def format_mean_std(mean: float, std: float, digits: int = 3) -> str:
 
 
 def write_markdown(frame: pd.DataFrame, path: str | Path, title: str = "", note: str = "") -> None:
-    parts = [f"# {title}\n" if title else "", frame.to_markdown(index=False, floatfmt=".3f"), f"\n{note}" if note else ""]
+    table = frame.to_markdown(index=False, floatfmt=".3f")
+    parts = [f"# {title}\n" if title else "", table, f"\n{note}" if note else ""]
     Path(path).write_text("\n".join(p for p in parts if p) + "\n")
