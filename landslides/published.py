@@ -8,3 +8,44 @@ TRANSFER_AUPRC = {
     ("sar_dem", "on"): {"val": 0.636, "test": 0.402},
     ("no_skill", None): {"val": 0.092, "test": 0.062},
 }
+
+# Kimura (Ridge-i), dataset A, train:test 0.5:0.5. Table 1: patch-based ResNet50 classifier (accuracy in %);
+# Table 2: mean IoU of DeepLabv3+ (supervised) and the anomaly U-Net (unsupervised) on the test half.
+RIDGEI = {
+    "classifier": {
+        "train": {"accuracy": 93.5, "f1": 0.663, "precision": 0.572, "recall": 0.788},
+        "test": {"accuracy": 89.0, "f1": 0.660, "precision": 0.542, "recall": 0.846},
+    },
+    "deeplab": {"test": {"miou": 0.8105}},
+    "anomaly": {"test": {"miou": 0.7102}},
+}
+
+# Zhao et al., F1 (%) of the landslide class. Table 1 (validation leaderboard) and Table 2 (test leaderboard).
+# Ladder rows keyed by (normalization: "plain" or "separated", loss, scale, model name); the paper's row at
+# 75.29 (ResNet x1, its strategy marks lost in the text) is left out because its configuration is unknown.
+# Later-round rows keyed by (round, model name, scale); the ensemble rows by round.
+REFINE = {
+    "ladder_val_f1": {
+        ("plain", "ce", 1.0, "resnet"): 63.52,
+        ("separated", "ce", 1.0, "resnet"): 72.71,
+        ("separated", "slo", 1.0, "resnet"): 73.20,
+        ("separated", "slo", 2.5, "resnet"): 75.98,
+    },
+    "round_model_val_f1": {
+        (1, "efficientnet", 2.5): 76.24,
+        (1, "segformer", 2.5): 76.57,
+        (1, "swin", 2.5): 76.78,
+        (2, "segformer", 4.0): 78.38,
+        (2, "swin", 4.0): 77.98,
+        (3, "efficientnet", 4.0): 79.37,
+        (3, "segformer", 4.0): 79.91,
+        (4, "efficientnet", 4.0): 80.06,
+        (4, "hrnet_ocr", 4.0): 80.17,
+        (4, "segformer", 4.0): 80.11,
+        (4, "swin", 4.0): 80.34,
+    },
+    "ensemble_val_f1": {4: 80.41},
+    "ensemble_test_f1": {0: 73.07, 1: 73.62, 2: 74.03, 3: 74.54},
+    # The Landslide4Sense official U-Net baseline on validation (precision, recall, F1).
+    "l4s_baseline_val": {"precision": 51.75, "recall": 65.50, "f1": 57.82},
+}

@@ -1,0 +1,92 @@
+"""Unsupervised anomaly detection with a denoising network (Kimura, Ridge-i).
+
+A network f is trained on landslide-free images only to remove Gaussian noise: L = MSE(f(x + z), x),
+z ~ N(0, noise_std^2). On a landslide it has never seen such texture, so its reconstruction is poor:
+the per-pixel reconstruction error is the anomaly map. The threshold that turns it into a detection
+map is a percentile of the error on held-out landslide-free patches, so no landslide label is used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms.functional import gaussian_blur
+
+from landslides.train import Split, autocast
+
+# Inference noise is drawn from this fixed seed so that the same image always gets the same map.
+INFERENCE_NOISE_SEED = 12345
+
+
+class AddGaussianNoise(nn.Module):
+    """The `augment` step of the training loop: (clean, clean) -> (clean + z, clean).
+
+    The training loop seeds torch's global generator per epoch, so the noise is reproducible.
+    """
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        self.std = std
+
+    def forward(self, images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return images + self.std * torch.randn_like(images), target
+
+
+def reconstruction_loss(output: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """L(x, f(x + z)): mean squared error over pixels and bands."""
+    return F.mse_loss(output, clean)
+
+
+def _noise_like(images: torch.Tensor, std: float, offset: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(INFERENCE_NOISE_SEED + offset)
+    return std * torch.randn(images.shape, generator=generator, dtype=images.dtype)
+
+
+@torch.no_grad()
+def error_maps(model: nn.Module, images: torch.Tensor, *, noise_std: float, noisy: bool, smooth_px: float,
+               batch_size: int, device: torch.device) -> torch.Tensor:
+    """Per-pixel squared reconstruction error averaged over bands, (N, H, W) float32 on the CPU.
+
+    noisy=True reconstructs from x + z (as in training), otherwise from x; smooth_px > 0 applies a
+    Gaussian blur so that isolated noisy pixels do not become detections.
+    """
+    model.eval()
+    out = []
+    for start in range(0, images.shape[0], batch_size):
+        clean = images[start : start + batch_size]
+        inputs = clean + _noise_like(clean, noise_std, start) if noisy else clean
+        with autocast(device):
+            recon = model(inputs.to(device)).float().cpu()
+        error = (recon - clean).square().mean(dim=1, keepdim=True)
+        if smooth_px > 0:
+            kernel = 2 * math.ceil(3 * smooth_px) + 1
+            error = gaussian_blur(error, [kernel, kernel], [smooth_px, smooth_px])
+        out.append(error[:, 0])
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def validation_score(model: nn.Module, val: Split, *, noise_std: float, batch_size: int,
+                     device: torch.device) -> dict[str, float]:
+    """The training loop's evaluate_fn: denoising error on held-out landslide-free patches.
+
+    neg_mse is the selection score (higher is better); the noise is fixed so epochs compare fairly.
+    """
+    errors = error_maps(model, val.images.cpu(), noise_std=noise_std, noisy=True, smooth_px=0.0,
+                        batch_size=batch_size, device=device)
+    mse = float(errors.mean()) if errors.numel() else float("nan")
+    return {"mse": mse, "neg_mse": -mse}
+
+
+def choose_threshold(normal_errors: np.ndarray, percentile: float) -> float:
+    """The anomaly threshold: a percentile of errors measured on landslide-free train patches only.
+
+    Its only inputs are those errors and the percentile, so no test label can reach it.
+    """
+    values = np.asarray(normal_errors, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError("no landslide-free validation pixels to choose the anomaly threshold from")
+    return float(np.percentile(values, percentile))

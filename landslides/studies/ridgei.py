@@ -1,0 +1,482 @@
+"""The `ridgei` study (Kimura, Ridge-i): on one labelled optical scene split train:test 0.5:0.5, compare
+a patch classifier (ResNet50), DeepLabV3+ segmentation and unsupervised denoising-U-Net anomaly detection.
+
+The scene (or a folder of tiles) becomes three lists of areas: train, a validation strip carved from
+the train half (model selection, anomaly threshold) and test. Every method cuts its own patches from
+them, trains with the shared loop, and writes metrics, model, history and test-half maps.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rioxarray
+import torch
+import torch.nn.functional as F
+import torchvision
+from affine import Affine
+from rasterio.crs import CRS
+from torch import nn
+
+from landslides.aggregate import format_mean_std, summarize
+from landslides.anomaly import (
+    AddGaussianNoise,
+    choose_threshold,
+    error_maps,
+    reconstruction_loss,
+    validation_score,
+)
+from landslides.errors import InputError
+from landslides.geo import write_geotiff
+from landslides.losses import build_loss
+from landslides.metrics import SegmentationMetrics
+from landslides.models import build_segmentation_model, load_local_weights
+from landslides.normalization import ChannelStats, fit_channel_stats, normalize
+from landslides.plots import add_scale_bar, plt, save_figure
+from landslides.published import RIDGEI
+from landslides.scene.reader import read_scene, read_tile_folder
+from landslides.scene.tiles import extract_patches, patch_labels, split_halves, split_tiles
+from landslides.train import Split, configure_torch, fit, predict, select_device
+
+METHODS = ("classifier", "deeplab", "anomaly")
+
+# Tiles carry no georeferencing: their maps are laid out side by side on this local pixel grid.
+TILE_CRS = CRS.from_wkt('LOCAL_CS["tile folder layout",LOCAL_DATUM["none",32767],UNIT["metre",1],'
+                        'AXIS["Easting",EAST],AXIS["Northing",NORTH]]')
+
+
+# ---- data: areas of the train part, the validation strip and the test half ----
+
+@dataclass
+class Area:
+    """A contiguous piece of imagery with its label and its place on the map."""
+
+    image: np.ndarray  # (bands, H, W) uint8 or float32, as read
+    label: np.ndarray  # (H, W) uint8, 1 = landslide
+    transform: Affine
+
+
+@dataclass
+class SceneParts:
+    train: list[Area]
+    val: list[Area]
+    test: list[Area]
+    crs: CRS
+    resolution_m: float
+
+    @property
+    def bands(self) -> int:
+        return self.test[0].image.shape[0]
+
+
+def load_parts(scene_cfg: dict, image=None, label=None, tiles=None) -> SceneParts:
+    """Read a scene pair (image, label paths) or a tile folder and split it into train, val and test."""
+    if tiles is not None:
+        return _tile_parts(str(tiles), scene_cfg)
+    scene = read_scene(image, label)
+    train_half, test_half = split_halves(scene, axis=scene_cfg["split_axis"])
+    # The validation strip is the part of the train half next to the test half; train stays contiguous.
+    fit_part, val_part = split_halves(train_half, axis=scene_cfg["split_axis"],
+                                      train_fraction=1.0 - scene_cfg["val_fraction"])
+    areas = [[Area(part.image, part.label, part.transform)] for part in (fit_part, val_part, test_half)]
+    crs = scene.crs if scene.crs is not None else TILE_CRS
+    return SceneParts(*areas, crs=crs, resolution_m=abs(scene.transform.a))
+
+
+def _tile_parts(folder: str, scene_cfg: dict) -> SceneParts:
+    """Tiles split by split.csv or name order; the last train tiles (in name order) become validation."""
+    train_tiles, test_tiles = split_tiles(read_tile_folder(folder), folder)
+    if len(train_tiles) < 2:
+        raise InputError(f"{folder}: {len(train_tiles)} train tile(s); at least 2 are needed to keep a "
+                         "validation tile apart")
+    fit_tiles, val_tiles = split_tiles(train_tiles, None, train_fraction=1.0 - scene_cfg["val_fraction"])
+    res = scene_cfg["resolution_m"]
+    parts, x = [], 0
+    top = max(tile.mask.shape[0] for tile in train_tiles + test_tiles)
+    for group in (fit_tiles, val_tiles, test_tiles):
+        areas = []
+        for tile in group:
+            # Side by side along one row, in order; a 1-pixel gap keeps neighbours visibly apart.
+            areas.append(Area(tile.image, tile.mask, Affine(res, 0.0, x * res, 0.0, -res, top * res)))
+            x += tile.mask.shape[1] + 1
+        parts.append(areas)
+    return SceneParts(*parts, crs=TILE_CRS, resolution_m=res)
+
+
+def band_stats(areas: list[Area]) -> ChannelStats:
+    """Per-band mean/std over every pixel of the training areas (never val or test)."""
+    bands = areas[0].image.shape[0]
+    pixels = np.concatenate([area.image.reshape(bands, -1) for area in areas], axis=1)
+    return fit_channel_stats(pixels[None, :, None, :], [f"band{b + 1}" for b in range(bands)])
+
+
+def normalized(area: Area, stats: ChannelStats) -> np.ndarray:
+    return normalize(area.image[None], stats)[0]
+
+
+@dataclass
+class Patches:
+    """Normalized patches cut from a list of areas, with where each came from."""
+
+    images: np.ndarray  # (N, bands, p, p) float32
+    labels: np.ndarray  # (N, p, p) uint8
+    area: np.ndarray  # (N,) index into the area list
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def cut_patches(areas: list[Area], stats: ChannelStats, patch_size: int, stride: int | None = None
+                ) -> Patches:
+    """Whole patches of every area (extract_patches drops ragged edges); stride None = non-overlapping."""
+    pieces = []
+    for index, area in enumerate(areas):
+        _check_size(area, patch_size)
+        cut = extract_patches(normalized(area, stats), area.label, patch_size, stride)
+        pieces.append((cut, np.full(len(cut.rows), index)))
+    return Patches(
+        images=np.concatenate([cut.images for cut, _ in pieces]),
+        labels=np.concatenate([cut.labels for cut, _ in pieces]),
+        area=np.concatenate([index for _, index in pieces]),
+        rows=np.concatenate([cut.rows for cut, _ in pieces]),
+        cols=np.concatenate([cut.cols for cut, _ in pieces]),
+    )
+
+
+def _check_size(area: Area, patch_size: int) -> None:
+    height, width = area.label.shape
+    if min(height, width) < patch_size:
+        raise InputError(f"config: patch_size {patch_size} is larger than a {height}x{width} area of the "
+                         "scene; lower it or use a larger scene or tiles")
+
+
+def covering_starts(length: int, size: int) -> list[int]:
+    """Window starts every `size` pixels plus one flush with the end, so every pixel is covered."""
+    starts = list(range(0, length - size + 1, size))
+    if starts[-1] + size < length:
+        starts.append(length - size)
+    return starts
+
+
+def predict_area(score_fn, image: np.ndarray, patch_size: int) -> np.ndarray:
+    """Run score_fn ((N, bands, p, p) tensor -> (N, p, p) tensor) over windows covering the whole area."""
+    height, width = image.shape[1:]
+    rows, cols = covering_starts(height, patch_size), covering_starts(width, patch_size)
+    windows = [(r, c) for r in rows for c in cols]
+    batch = torch.from_numpy(np.stack([image[:, r : r + patch_size, c : c + patch_size] for r, c in windows]))
+    scores = score_fn(batch).numpy()
+    out = np.zeros((height, width), np.float32)
+    for (r, c), score in zip(windows, scores, strict=True):
+        out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
+    return out
+
+
+def mosaic_areas(maps: list[np.ndarray], areas: list[Area]) -> tuple[np.ndarray, Affine]:
+    """Place per-area maps on their common grid (NaN between areas); returns the map and its transform."""
+    first = areas[0].transform
+    offsets = [~first @ (area.transform.c, area.transform.f) for area in areas]
+    cols = [int(round(c)) for c, _ in offsets]
+    rows = [int(round(r)) for _, r in offsets]
+    c0, r0 = min(cols), min(rows)
+    height = max(r - r0 + m.shape[0] for r, m in zip(rows, maps, strict=True))
+    width = max(c - c0 + m.shape[1] for c, m in zip(cols, maps, strict=True))
+    canvas = np.full((height, width), np.nan, np.float32)
+    for r, c, m in zip(rows, cols, maps, strict=True):
+        canvas[r - r0 : r - r0 + m.shape[0], c - c0 : c - c0 + m.shape[1]] = m
+    return canvas, first @ Affine.translation(c0, r0)
+
+
+def write_maps(score_maps: list[np.ndarray], detections: list[np.ndarray], parts: SceneParts, run_dir: Path):
+    """test_score.tif (probability or error) and test_map.tif (1 = detected landslide) on the scene grid."""
+    for name, maps in (("test_score.tif", score_maps), ("test_map.tif", detections)):
+        mosaic, transform = mosaic_areas([m.astype(np.float32) for m in maps], parts.test)
+        write_geotiff(mosaic, transform, parts.crs, run_dir / name)
+
+
+# ---- method 1: patch classifier (ResNet50) ----
+
+def build_patch_classifier(in_channels: int) -> nn.Module:
+    """torchvision ResNet50, random init, two logits (no landslide / landslide)."""
+    model = torchvision.models.resnet50(weights=None, num_classes=2)
+    if in_channels != 3:
+        model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return model
+
+
+def classification_metrics(prob: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) -> dict:
+    """Accuracy, F1, precision, recall (at 0.5) and AUPRC of patch labels; SegmentationMetrics counts
+    any shape, and a patch is simply one 'pixel' here."""
+    metrics = SegmentationMetrics()
+    metrics.update(prob, target)
+    result = metrics.compute()
+    result["patches"] = result.pop("pixels")
+    result["positive_patches"] = result.pop("positive_pixels")
+    return result
+
+
+def run_classifier(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: torch.device) -> dict:
+    stats = band_stats(parts.train)
+    size, training = cfg["patch_size"], cfg["training"]
+    train = cut_patches(parts.train, stats, size, cfg["train_stride"])
+    evaluation = {name: cut_patches(getattr(parts, name), stats, size) for name in ("train", "val", "test")}
+    target = {name: patch_labels(p.labels, cfg["min_fraction"]) for name, p in evaluation.items()}
+    train_target = patch_labels(train.labels, cfg["min_fraction"])
+    if train_target.sum() == 0:
+        raise InputError("config: no training patch reaches ridgei.classifier.min_fraction "
+                         f"{cfg['min_fraction']}")
+
+    weight = torch.tensor([1.0, 1.0])
+    if cfg["class_weight"] == "balanced":  # landslide patches are rare: weight them by negatives/positives
+        weight[1] = float((train_target == 0).sum() / train_target.sum())
+
+    def loss_fn(logits, labels):
+        return F.cross_entropy(logits, labels, weight=weight.to(logits.device))
+
+    def patch_prob(model, images):
+        return predict(model, images, training["eval_batch_size"], device)
+
+    def evaluate_fn(model, split: Split):
+        return classification_metrics(patch_prob(model, split.images), split.target)
+
+    torch.manual_seed(seed)  # model initialization depends on the seed only
+    model = build_patch_classifier(parts.bands)
+    result = fit(model, _split(train.images, train_target), _split(evaluation["val"].images, target["val"]),
+                 training, run_dir, seed=seed, loss_fn=loss_fn, device=device, evaluate_fn=evaluate_fn,
+                 run_id={"method": "classifier", "cfg": cfg, "patches": train.images.shape})
+
+    scores = {name: patch_prob(model, torch.from_numpy(p.images)).numpy() for name, p in evaluation.items()}
+    metrics = {name: classification_metrics(scores[name], target[name]) for name in scores}
+    # The map paints each non-overlapping test patch with its probability (edge strips stay NaN).
+    test_patches = evaluation["test"]
+    score_maps = [np.full(area.label.shape, np.nan, np.float32) for area in parts.test]
+    for prob, index, r, c in zip(scores["test"], test_patches.area, test_patches.rows, test_patches.cols,
+                                 strict=True):
+        score_maps[index][r : r + size, c : c + size] = prob
+    detections = [np.where(np.isnan(m), np.nan, m >= 0.5) for m in score_maps]
+    write_maps(score_maps, detections, parts, run_dir)
+    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "arch": "resnet50"},
+               run_dir / "model.pt")
+    return {**metrics, "best_epoch": result.best_epoch, "threshold": 0.5}
+
+
+# ---- method 2: DeepLabV3+ segmentation ----
+
+def run_deeplab(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: torch.device) -> dict:
+    stats = band_stats(parts.train)
+    size, training = cfg["patch_size"], cfg["training"]
+    train = cut_patches(parts.train, stats, size, cfg["train_stride"])
+    val = cut_patches(parts.val, stats, size)
+
+    torch.manual_seed(seed)
+    model = build_segmentation_model("deeplabv3plus", cfg["encoder"], parts.bands)
+    if cfg["weights"]:
+        load_local_weights(model, Path(cfg["weights"]))
+    result = fit(model, _split(train.images, train.labels), _split(val.images, val.labels), training, run_dir,
+                 seed=seed, loss_fn=build_loss(training["loss"]), device=device,
+                 run_id={"method": "deeplab", "cfg": cfg, "patches": train.images.shape})
+
+    def prob_fn(images):
+        return predict(model, images, training["eval_batch_size"], device)
+
+    metrics = {"val": result.best_val_metrics}
+    score_maps = [predict_area(prob_fn, normalized(area, stats), size) for area in parts.test]
+    metrics["test"] = _pixel_metrics(score_maps, parts.test, threshold=0.5)
+    write_maps(score_maps, [m >= 0.5 for m in score_maps], parts, run_dir)
+    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "arch": "deeplabv3plus",
+                "encoder": cfg["encoder"]}, run_dir / "model.pt")
+    return {**metrics, "best_epoch": result.best_epoch, "threshold": 0.5}
+
+
+# ---- method 3: denoising U-Net anomaly detection ----
+
+def landslide_free(patches: Patches) -> np.ndarray:
+    """The only use of labels by the anomaly method: keep patches without any landslide pixel."""
+    keep = patches.labels.reshape(len(patches.labels), -1).max(axis=1) == 0
+    return patches.images[keep]
+
+
+def run_anomaly(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: torch.device) -> dict:
+    stats = band_stats(parts.train)
+    size, training = cfg["patch_size"], cfg["training"]
+    train_clean = landslide_free(cut_patches(parts.train, stats, size, cfg["train_stride"]))
+    val_clean = landslide_free(cut_patches(parts.val, stats, size))
+    if len(train_clean) == 0 or len(val_clean) == 0:
+        raise InputError("config: no landslide-free patch in the train part or the validation strip; "
+                         "lower ridgei.anomaly.patch_size")
+    maps_kw = {"noise_std": cfg["noise_std"], "batch_size": training["eval_batch_size"], "device": device}
+
+    torch.manual_seed(seed)
+    model = build_segmentation_model("unet", cfg["encoder"], parts.bands, classes=parts.bands,
+                                     encoder_depth=cfg["encoder_depth"],
+                                     decoder_channels=cfg["decoder_channels"])
+    # The target of a denoiser is its clean input; the loop's augment step adds the noise.
+    clean_train, clean_val = torch.from_numpy(train_clean), torch.from_numpy(val_clean)
+    result = fit(model, Split(clean_train, clean_train), Split(clean_val, clean_val),
+                 {**training, "selection_metric": "neg_mse"}, run_dir, seed=seed, loss_fn=reconstruction_loss,
+                 device=device, augment=AddGaussianNoise(cfg["noise_std"]),
+                 evaluate_fn=partial(validation_score, **maps_kw),
+                 run_id={"method": "anomaly", "cfg": cfg, "patches": train_clean.shape})
+
+    def error_fn(images):
+        return error_maps(model, images, noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"], **maps_kw)
+
+    threshold = choose_threshold(error_fn(clean_val).numpy(), cfg["threshold_percentile"])
+    score_maps = [predict_area(error_fn, normalized(area, stats), size) for area in parts.test]
+    metrics = {"val": {"mse": result.best_val_metrics.get("mse", float("nan"))},
+               "test": _pixel_metrics(score_maps, parts.test, threshold=threshold)}
+    write_maps(score_maps, [m >= threshold for m in score_maps], parts, run_dir)
+    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "arch": "unet",
+                "encoder": cfg["encoder"], "threshold": threshold}, run_dir / "model.pt")
+    return {**metrics, "best_epoch": result.best_epoch, "threshold": threshold,
+            "patches": {"train_landslide_free": len(train_clean), "val_landslide_free": len(val_clean)}}
+
+
+# ---- one job ----
+
+RUNNERS = {"classifier": run_classifier, "deeplab": run_deeplab, "anomaly": run_anomaly}
+
+
+def run_method(parts: SceneParts, method: str, study: dict, seed: int, run_dir: Path, *, threads: int,
+               device_name: str = "auto", deterministic: bool = True) -> dict:
+    """Train and evaluate one method; writes metrics.json, model.pt, history.csv and the test maps."""
+    started = time.perf_counter()
+    device = select_device(device_name)
+    configure_torch(threads, device, deterministic)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = RUNNERS[method](parts, study[method], seed, run_dir, device)
+    metrics = {"params": {"method": method, "seed": seed}, **result, "device": str(device),
+               "wall_seconds": round(time.perf_counter() - started, 2)}
+    write_json(metrics, run_dir / "metrics.json")
+    return metrics
+
+
+def _split(images: np.ndarray, target: np.ndarray) -> Split:
+    return Split(torch.from_numpy(images), torch.from_numpy(target.astype(np.int64)))
+
+
+def _pixel_metrics(score_maps: list[np.ndarray], areas: list[Area], threshold: float) -> dict:
+    """Pixel metrics over every test pixel; mIoU is the mean of background and landslide IoU."""
+    metrics = SegmentationMetrics(threshold=threshold)
+    for score, area in zip(score_maps, areas, strict=True):
+        metrics.update(score, area.label)
+    return metrics.compute()
+
+
+def write_json(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=float))
+    tmp.replace(path)
+
+
+# ---- aggregation: Tables 1 and 2 of the paper ----
+
+TABLE1_METRICS = (("accuracy", "Accuracy (%)", 100.0), ("f1", "F1", 1.0), ("precision", "Precision", 1.0),
+                  ("recall", "Recall", 1.0))
+TABLE2_ROWS = (("deeplab", "DeepLabv3+", "Supervised"), ("anomaly", "Anomaly U-Net", "Unsupervised"))
+
+
+def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Long table: one row per (table, method, split, metric), ours (mean ± std over seeds) and published."""
+    summary = summarize(tidy, ["method", "split", "metric"])
+    rows = []
+    for split in ("train", "test"):
+        for metric, _, scale in TABLE1_METRICS:
+            rows.append(_row(summary, "Table 1", "classifier", f"ResNet50 ({split})", split, metric, scale))
+    for method, name, _ in TABLE2_ROWS:
+        for metric in ("miou", "iou"):
+            rows.append(_row(summary, "Table 2", method, name, "test", metric, 1.0))
+    return pd.DataFrame(rows)
+
+
+def _row(summary, table, method, name, split, metric, scale) -> dict:
+    hit = summary[(summary.method == method) & (summary.split == split) & (summary.metric == metric)]
+    mean, std, n = (hit["mean"].iloc[0] * scale, hit["std"].iloc[0] * scale, int(hit["n"].iloc[0])) \
+        if len(hit) else (np.nan, np.nan, 0)
+    published = RIDGEI.get(method, {}).get(split, {}).get(metric, np.nan)
+    return {"table": table, "method": name, "split": split, "metric": metric,
+            "ours": format_mean_std(mean, std), "published": published, "mean": mean, "std": std, "n": n}
+
+
+def table_markdown(table: pd.DataFrame) -> str:
+    """Both tables laid out as in the paper, ours beside the published value ('ours / published')."""
+    lines = ["# Ridge-i: patch classifier, DeepLabv3+ and anomaly U-Net on the test half", "",
+             "## Table 1: patch-based ResNet50 classifier", "",
+             "| Network (dataset) | " + " | ".join(label for _, label, _ in TABLE1_METRICS) + " |",
+             "|---" * (1 + len(TABLE1_METRICS)) + "|"]
+    for split in ("train", "test"):
+        cells = [_cell(table, f"ResNet50 ({split})", metric, digits=1 if metric == "accuracy" else 3)
+                 for metric, _, _ in TABLE1_METRICS]
+        lines.append(f"| ResNet50 ({split}) | " + " | ".join(cells) + " |")
+    lines += ["", "## Table 2: segmentation on the test half", "",
+              "| Method | Mean IoU | Landslide IoU | Annotation |", "|---|---|---|---|"]
+    for _, name, annotation in TABLE2_ROWS:
+        miou, iou = _cell(table, name, "miou", 4), _cell(table, name, "iou", 4)
+        lines.append(f"| {name} | {miou} | {iou} | {annotation} |")
+    n = int(table["n"].max()) if len(table) else 0
+    lines += ["", f"Cells: ours (mean ± sample std over {n} seed(s)) / published (Kimura, Ridge-i, "
+              "Tables 1-2; '-' where the paper gives none). mIoU = mean of background and landslide IoU."]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(table: pd.DataFrame, name: str, metric: str, digits: int) -> str:
+    row = table[(table.method == name) & (table.metric == metric)].iloc[0]
+    ours = format_mean_std(row["mean"], row["std"], digits)
+    published = "-" if pd.isna(row["published"]) else f"{row['published']:g}"
+    return f"{ours} / {published}"
+
+
+# ---- figure: the paper's qualitative panel ----
+
+def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str) -> None:
+    """Test-half image, ground truth and the three detection maps side by side, north up, scale bar in m."""
+    rgb = np.stack([mosaic_areas([_display_band(a.image[b]) for a in parts.test], parts.test)[0]
+                    for b in range(3)], axis=-1)
+    truth, transform = mosaic_areas([a.label.astype(np.float32) for a in parts.test], parts.test)
+    panels = [("test-half image", np.nan_to_num(rgb, nan=1.0), None), ("ground truth", truth, None)]
+    titles = {"classifier": "ResNet50 patch classifier", "deeplab": "DeepLabV3+", "anomaly": "anomaly U-Net"}
+    for method in METHODS:
+        panels.append((titles[method], _read_map(map_paths[method]), truth))
+    north_up = transform.e < 0  # rows run southwards on a north-up grid; flip otherwise
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    for ax, (title, image, outline) in zip(axes, panels, strict=True):
+        shown = image if north_up else image[::-1]
+        if shown.ndim == 3:
+            ax.imshow(shown, interpolation="nearest")
+        else:
+            ax.imshow(np.ma.masked_invalid(shown), cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+        if outline is not None and outline.any():
+            ax.contour(np.nan_to_num(outline if north_up else outline[::-1]), levels=[0.5], colors="cyan",
+                       linewidths=0.6)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        add_scale_bar(ax, shown.shape[1], parts.resolution_m)
+    axes[0].annotate("N ↑", xy=(0.93, 0.95), xycoords="axes fraction", color="white", fontsize=8, ha="right",
+                     va="top")
+    fig.suptitle("Test half: detections (1 = landslide, yellow) with the true outline (cyan)", fontsize=9)
+    save_figure(fig, png, pdf)
+
+
+def _display_band(band: np.ndarray) -> np.ndarray:
+    """One band scaled to [0, 1]: 8-bit as is, other data stretched between its 2nd and 98th percentile."""
+    if band.dtype == np.uint8:
+        return band.astype(np.float32) / 255.0
+    low, high = np.percentile(band, [2, 98])
+    return np.clip((band - low) / max(high - low, 1e-12), 0, 1).astype(np.float32)
+
+
+def _read_map(path: str) -> np.ndarray:
+    with rioxarray.open_rasterio(path) as data:
+        return data.values[0].astype(np.float32)
+
+
+def copy_maps(sources: dict[str, str], targets: dict[str, str]) -> None:
+    """The first seed's detection maps, copied next to the figure."""
+    for method, source in sources.items():
+        shutil.copyfile(source, targets[method])

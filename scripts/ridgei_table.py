@@ -1,0 +1,17 @@
+"""Snakemake job: the ridgei study's Tables 1 and 2, ours beside the published numbers."""
+
+from pathlib import Path
+
+from landslides.aggregate import load_runs
+from landslides.jobs import run_job
+from landslides.studies import ridgei
+
+
+def main(snakemake):
+    table = ridgei.build_table(load_runs(snakemake.input.metrics))
+    table.to_csv(snakemake.output.csv, index=False)
+    Path(snakemake.output.md).write_text(ridgei.table_markdown(table))
+    print(table.to_string())
+
+
+run_job(snakemake, main)  # noqa: F821

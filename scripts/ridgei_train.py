@@ -1,0 +1,19 @@
+"""Snakemake job: train and evaluate one ridgei method (classifier, deeplab or anomaly) for one seed."""
+
+from pathlib import Path
+
+from landslides.jobs import run_job
+from landslides.studies.ridgei import load_parts, run_method
+
+
+def main(snakemake):
+    cell, study, given = snakemake.params.cell, snakemake.params.study, snakemake.input
+    parts = load_parts(study["scene"], image=given.get("image"), label=given.get("label"),
+                       tiles=given.get("tiles"))
+    metrics = run_method(parts, cell["method"], study, int(cell["seed"]),
+                         Path(snakemake.output.metrics).parent, threads=snakemake.threads,
+                         device_name=snakemake.params.device, deterministic=snakemake.params.deterministic)
+    print({key: metrics["test"].get(key) for key in ("accuracy", "f1", "miou", "iou")})
+
+
+run_job(snakemake, main)  # noqa: F821

@@ -1,0 +1,98 @@
+# The ridgei study: one scene (synthetic, a GeoTIFF pair or a tile folder) split train:test 0.5:0.5;
+# three methods (patch classifier, DeepLabV3+, denoising-U-Net anomaly detection) x seeds, one job each.
+
+RIDGEI = config["ridgei"]
+RIDGEI_SCENE = RIDGEI["scene"]
+ridgei_grid = grid({"method": ["classifier", "deeplab", "anomaly"], "seed": RIDGEI["seeds"]})
+
+
+def ridgei_scene_input(wildcards=None):
+    """The files a ridgei job reads: the generated or given scene pair, or the tile folder."""
+    if RIDGEI_SCENE["source"] == "tiles":
+        return {"tiles": RIDGEI_SCENE["tiles"]}
+    if RIDGEI_SCENE["source"] == "geotiff":
+        return {"image": RIDGEI_SCENE["image"], "label": RIDGEI_SCENE["label"]}
+    name = RIDGEI_SCENE["name"]
+    return {"image": f"resources/scenes/{name}_image.tif", "label": f"resources/scenes/{name}_label.tif"}
+
+
+rule ridgei_scene:
+    output:
+        image="resources/scenes/{name}_image.tif",
+        label="resources/scenes/{name}_label.tif",
+    params:
+        scene=RIDGEI_SCENE,
+    log:
+        "logs/ridgei/scene_{name}.log",
+    conda:
+        # The generator draws landslide outlines with Pillow, which this env has (through matplotlib).
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/ridgei_scene.py"
+
+
+rule ridgei_train:
+    input:
+        unpack(ridgei_scene_input),
+    output:
+        metrics=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/metrics.json",
+        model=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/model.pt",
+        history=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/history.csv",
+        score=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/test_score.tif",
+        map=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/test_map.tif",
+    params:
+        cell=lambda wc: ridgei_grid.instance(wc),
+        study=RIDGEI,
+        device=config["device"],
+        deterministic=config["deterministic"],
+    threads: lambda wc: RIDGEI[wc.method]["training"]["threads"]
+    resources:
+        gpu=1 if config["device"] == "cuda" else 0,
+    wildcard_constraints:
+        method="classifier|deeplab|anomaly",
+    log:
+        f"logs/ridgei/{ridgei_grid.wildcard_pattern}.log",
+    benchmark:
+        f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../../scripts/ridgei_train.py"
+
+
+rule ridgei_table:
+    input:
+        metrics=expand("results/ridgei/runs/{cell}/metrics.json", cell=ridgei_grid.instance_patterns),
+    output:
+        csv="results/ridgei/table.csv",
+        md="results/ridgei/table.md",
+    log:
+        "logs/ridgei/table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/ridgei_table.py"
+
+
+rule ridgei_figure:
+    input:
+        unpack(ridgei_scene_input),
+        maps=expand(
+            "results/ridgei/runs/method~{method}/seed~{seed}/test_map.tif",
+            method=["classifier", "deeplab", "anomaly"],
+            seed=min(RIDGEI["seeds"]),
+        ),
+    output:
+        png="results/ridgei/figures/qualitative.png",
+        pdf="results/ridgei/figures/qualitative.pdf",
+        classifier="results/ridgei/figures/classifier_map.tif",
+        deeplab="results/ridgei/figures/deeplab_map.tif",
+        anomaly="results/ridgei/figures/anomaly_map.tif",
+    params:
+        scene=RIDGEI_SCENE,
+    log:
+        "logs/ridgei/figure.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/ridgei_figure.py"
