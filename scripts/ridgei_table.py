@@ -10,6 +10,7 @@ from landslides.studies import ridgei
 def main(snakemake):
     table = ridgei.build_table(load_runs(snakemake.input.metrics))
     table.to_csv(snakemake.output.csv, index=False)
+    ridgei.comparison(table).to_csv(snakemake.output.comparison, index=False)
     Path(snakemake.output.md).write_text(ridgei.table_markdown(table))
     print(table.to_string())
 

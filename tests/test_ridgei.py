@@ -166,6 +166,7 @@ def test_three_methods_on_a_tiny_scene(scene_parts, tmp_path):
     table = ridgei.build_table(load_runs(runs))
     assert len(table) == 12 and table["published"].notna().sum() == 10
     assert "ResNet50 (test)" in ridgei.table_markdown(table)
+    assert len(ridgei.comparison(table)) == 10
     maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei.METHODS}
     ridgei.plot_qualitative(scene_parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
     assert (tmp_path / "q.png").stat().st_size > 0

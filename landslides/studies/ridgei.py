@@ -480,3 +480,11 @@ def copy_maps(sources: dict[str, str], targets: dict[str, str]) -> None:
     """The first seed's detection maps, copied next to the figure."""
     for method, source in sources.items():
         shutil.copyfile(source, targets[method])
+
+
+def comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """The report's tidy published-vs-reproduced rows (only cells the paper gives a number for)."""
+    given = table[table["published"].notna()]
+    return pd.DataFrame({"study": "ridgei", "experiment": given["method"], "split": given["split"],
+                         "metric": given["metric"], "published": given["published"],
+                         "reproduced": given["mean"], "std": given["std"], "n": given["n"]})

@@ -66,6 +66,7 @@ rule ridgei_table:
     output:
         csv="results/ridgei/table.csv",
         md="results/ridgei/table.md",
+        comparison="results/ridgei/comparison.csv",
     log:
         "logs/ridgei/table.log",
     conda:
@@ -96,3 +97,13 @@ rule ridgei_figure:
         "../../envs/report.yaml"
     script:
         "../../scripts/ridgei_figure.py"
+
+
+register_study(
+    "ridgei",
+    runs=expand("results/ridgei/runs/{cell}/metrics.json", cell=ridgei_grid.instance_patterns),
+    tables=["results/ridgei/table.csv", "results/ridgei/table.md"],
+    figures={"qualitative": "results/ridgei/figures/qualitative"},
+    comparison="results/ridgei/comparison.csv",
+    datasets={path: {"source": RIDGEI_SCENE["source"], **RIDGEI_SCENE} for path in ridgei_scene_input().values()},
+)
