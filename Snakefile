@@ -12,12 +12,12 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/ridgei.smk"
 include: "workflow/rules/report.smk"
 
 
 localrules:
     all,
-    collect_figure,
 
 
 rule all:

@@ -43,13 +43,25 @@ def register_study(name, *, runs, tables, figures, comparison, datasets):
 
 def region_source(region):
     """Where a SAR region's data came from, as recorded in the provenance."""
-    spec = config["sar"]["regions"][region]
+    spec = config["sar"]["regions"].get(region)
+    if spec is None:  # a region of a study this config does not run
+        return {"region": region, "source": None}
     described = {"region": region, "source": spec["source"]}
     if spec["source"] == "synthetic":
         described.update(seed=spec["seed"], height=spec["height"], width=spec["width"])
     if spec["source"] == "zenodo":
         described.update(record=config["sar"]["zenodo_record"], file=spec["zenodo_file"], checksum=spec["checksum"])
     return described
+
+
+def ridgei_scene_input(scene):
+    """The files a ridgei job reads: the generated or given scene pair, or the tile folder."""
+    if scene["source"] == "tiles":
+        return {"tiles": scene["tiles"]}
+    if scene["source"] == "geotiff":
+        return {"image": scene["image"], "label": scene["label"]}
+    name = scene["name"]
+    return {"image": f"resources/scenes/{name}_image.tif", "label": f"resources/scenes/{name}_label.tif"}
 
 
 def enabled_studies():

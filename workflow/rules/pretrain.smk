@@ -2,6 +2,11 @@
 # pretraining x size x seed. A stage-2 job needs the stage-1 model FILE of its region, so each
 # stage-1 model is trained once and every stage-2 job of that region waits for it.
 
+# Tables and figures are light: on a cluster they run where snakemake runs.
+localrules:
+    pretrain_table,
+
+
 PRETRAIN = config["pretrain"]
 PRETRAIN_REGIONS = [arm for arm in PRETRAIN["pretraining"] if arm != "none"]
 pretrain_grid = grid(

@@ -3,6 +3,13 @@
 from pathlib import Path
 
 
+localrules:
+    study_table,
+    overview_table,
+    collect_figure,
+    provenance,
+
+
 wildcard_constraints:
     study="transfer|pretrain|ridgei|refine",
 

@@ -1,19 +1,15 @@
 # The ridgei study: one scene (synthetic, a GeoTIFF pair or a tile folder) split train:test 0.5:0.5;
 # three methods (patch classifier, DeepLabV3+, denoising-U-Net anomaly detection) x seeds, one job each.
 
+# Tables and figures are light: on a cluster they run where snakemake runs.
+localrules:
+    ridgei_table,
+    ridgei_figure,
+
+
 RIDGEI = config["ridgei"]
 RIDGEI_SCENE = RIDGEI["scene"]
 ridgei_grid = grid({"method": ["classifier", "deeplab", "anomaly"], "seed": RIDGEI["seeds"]})
-
-
-def ridgei_scene_input(wildcards=None):
-    """The files a ridgei job reads: the generated or given scene pair, or the tile folder."""
-    if RIDGEI_SCENE["source"] == "tiles":
-        return {"tiles": RIDGEI_SCENE["tiles"]}
-    if RIDGEI_SCENE["source"] == "geotiff":
-        return {"image": RIDGEI_SCENE["image"], "label": RIDGEI_SCENE["label"]}
-    name = RIDGEI_SCENE["name"]
-    return {"image": f"resources/scenes/{name}_image.tif", "label": f"resources/scenes/{name}_label.tif"}
 
 
 rule ridgei_scene:
@@ -33,7 +29,7 @@ rule ridgei_scene:
 
 rule ridgei_train:
     input:
-        unpack(ridgei_scene_input),
+        unpack(lambda wc: ridgei_scene_input(RIDGEI_SCENE)),
     output:
         metrics=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/metrics.json",
         model=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/model.pt",
@@ -77,7 +73,7 @@ rule ridgei_table:
 
 rule ridgei_figure:
     input:
-        unpack(ridgei_scene_input),
+        unpack(lambda wc: ridgei_scene_input(RIDGEI_SCENE)),
         maps=expand(
             "results/ridgei/runs/method~{method}/seed~{seed}/test_map.tif",
             method=["classifier", "deeplab", "anomaly"],
@@ -105,5 +101,5 @@ register_study(
     tables=["results/ridgei/table.csv", "results/ridgei/table.md"],
     figures={"qualitative": "results/ridgei/figures/qualitative"},
     comparison="results/ridgei/comparison.csv",
-    datasets={path: {"source": RIDGEI_SCENE["source"], **RIDGEI_SCENE} for path in ridgei_scene_input().values()},
+    datasets={path: dict(RIDGEI_SCENE) for path in ridgei_scene_input(RIDGEI_SCENE).values()},
 )

@@ -1,5 +1,10 @@
 # The transfer study: features x augmentation x seeds, one training job per grid cell.
 
+# Tables and figures are light: on a cluster they run where snakemake runs.
+localrules:
+    transfer_table,
+
+
 TRANSFER = config["transfer"]
 transfer_grid = grid(
     {
