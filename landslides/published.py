@@ -23,7 +23,7 @@ RIDGEI = {
 # Zhao et al., F1 (%) of the landslide class. Table 1 (validation leaderboard) and Table 2 (test leaderboard).
 # Ladder rows keyed by (normalization: "plain" or "separated", loss, scale, model name); the paper's row at
 # 75.29 (ResNet x1, its strategy marks lost in the text) is left out because its configuration is unknown.
-# Later-round rows keyed by (round, model name, scale); the ensemble rows by round.
+# Later-round rows keyed by (round, model name); the ensemble rows by round.
 REFINE = {
     "ladder_val_f1": {
         ("plain", "ce", 1.0, "resnet"): 63.52,
@@ -31,18 +31,19 @@ REFINE = {
         ("separated", "slo", 1.0, "resnet"): 73.20,
         ("separated", "slo", 2.5, "resnet"): 75.98,
     },
+    # Keyed by (round, model name); the paper's scale was x2.5 in round 1 and x4 from round 2 on.
     "round_model_val_f1": {
-        (1, "efficientnet", 2.5): 76.24,
-        (1, "segformer", 2.5): 76.57,
-        (1, "swin", 2.5): 76.78,
-        (2, "segformer", 4.0): 78.38,
-        (2, "swin", 4.0): 77.98,
-        (3, "efficientnet", 4.0): 79.37,
-        (3, "segformer", 4.0): 79.91,
-        (4, "efficientnet", 4.0): 80.06,
-        (4, "hrnet_ocr", 4.0): 80.17,
-        (4, "segformer", 4.0): 80.11,
-        (4, "swin", 4.0): 80.34,
+        (1, "efficientnet"): 76.24,
+        (1, "segformer"): 76.57,
+        (1, "swin"): 76.78,
+        (2, "segformer"): 78.38,
+        (2, "swin"): 77.98,
+        (3, "efficientnet"): 79.37,
+        (3, "segformer"): 79.91,
+        (4, "efficientnet"): 80.06,
+        (4, "hrnet_ocr"): 80.17,
+        (4, "segformer"): 80.11,
+        (4, "swin"): 80.34,
     },
     "ensemble_val_f1": {4: 80.41},
     "ensemble_test_f1": {0: 73.07, 1: 73.62, 2: 74.03, 3: 74.54},

@@ -1,0 +1,113 @@
+# The refine study (Zhao et al.): the ablation ladder (round 0) and progressive pseudo-label rounds on
+# Landslide4Sense. Every round is its own file targets, so a rerun resumes after the last finished round.
+from landslides.studies import refine as refine_study
+
+REFINE = config["refine"]
+try:
+    refine_study.check_config(REFINE)
+except InputError as err:
+    sys.exit(f"config error: {err}")
+
+REFINE_ROUNDS = list(range(REFINE["rounds"] + 1))
+
+
+rule refine_synthetic_data:
+    output:
+        directory("resources/l4s/synthetic"),
+    params:
+        synthetic=REFINE["synthetic"],
+    log:
+        "logs/refine/synthetic_data.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/refine_synthetic.py"
+
+
+rule refine_download:
+    output:
+        directory("resources/l4s/zenodo/{split_dir}"),
+    wildcard_constraints:
+        split_dir="TrainData|ValidData|TestData",
+    params:
+        zenodo=REFINE["zenodo"],
+    log:
+        "logs/refine/download_{split_dir}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/refine_download.py"
+
+
+rule refine_train:
+    input:
+        unpack(lambda wc: refine_study.train_inputs(REFINE, int(wc.round))),
+    output:
+        metrics="results/refine/runs/round{round}/{run}/metrics.json",
+        predictions="results/refine/runs/round{round}/{run}/predictions.npz",
+        model="results/refine/runs/round{round}/{run}/model.pt",
+    wildcard_constraints:
+        round=r"\d+",
+        run=r"[a-z0-9_]+",
+    params:
+        study=lambda wc: refine_study.job_study(REFINE, wc.run),
+        data_root=lambda wc, input: refine_study.data_root_of(input.data),
+        device=config["device"],
+        deterministic=config["deterministic"],
+    threads: REFINE["training"]["threads"]
+    resources:
+        gpu=1 if config["device"] == "cuda" else 0,
+    log:
+        "logs/refine/round{round}/{run}.log",
+    benchmark:
+        "results/refine/runs/round{round}/{run}/benchmark.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../../scripts/refine_train.py"
+
+
+rule refine_ensemble:
+    input:
+        members=lambda wc: expand(
+            "results/refine/runs/round{round}/{run}/predictions.npz", round=wc.round, run=REFINE["ensemble"]
+        ),
+    output:
+        npz="results/refine/rounds/round{round}/ensemble.npz",
+        metrics="results/refine/rounds/round{round}/metrics.json",
+    wildcard_constraints:
+        round=r"\d+",
+    params:
+        members=REFINE["ensemble"],
+    log:
+        "logs/refine/ensemble_round{round}.log",
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../../scripts/refine_ensemble.py"
+
+
+rule refine_table:
+    input:
+        runs=refine_study.run_targets(REFINE),
+        ensembles=expand("results/refine/rounds/round{round}/metrics.json", round=REFINE_ROUNDS),
+        ensemble_npz=expand("results/refine/rounds/round{round}/ensemble.npz", round=REFINE_ROUNDS),
+        data=refine_study.l4s_inputs(REFINE),
+    output:
+        csv="results/refine/table.csv",
+        md="results/refine/table.md",
+        f1_rounds="results/refine/figures/f1_rounds.png",
+        f1_rounds_pdf="results/refine/figures/f1_rounds.pdf",
+        predictions="results/refine/figures/predictions.png",
+        predictions_pdf="results/refine/figures/predictions.pdf",
+        samples="results/refine/figures/sample_maps.png",
+        samples_pdf="results/refine/figures/sample_maps.pdf",
+    params:
+        study=REFINE,
+        data_root=lambda wc, input: refine_study.data_root_of(input.data),
+    log:
+        "logs/refine/table.log",
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../../scripts/refine_table.py"
