@@ -451,7 +451,7 @@ def plot_f1_rounds(runs: list[dict], ensembles: list[dict], png: str, pdf: str) 
     ax.set_xlabel("refinement round (0 = source only)")
     ax.set_ylabel("F1 of the landslide class (%)")
     ax.set_xticks(range(0, max(rounds + [r for r, _ in published]) + 1))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.set_title("Progressive label refinement", fontsize=9)
     save_figure(fig, png, pdf)
 
@@ -522,7 +522,7 @@ def plot_sample_maps(ensemble_files: list[str], sample_path: str | Path | None, 
         im = _panel(cells[2], last["samples_prob"][k].astype(np.float32), f"round {len(ensemble_files) - 1}",
                     cmap="magma", vmin=0, vmax=1)
     fig.colorbar(im, ax=axes, shrink=0.4, label="landslide probability (ensemble)")
-    fig.suptitle("Real Landslide4Sense sample patches (no labels): ensemble maps", fontsize=9)
+    fig.suptitle("Real Landslide4Sense sample patches (no labels): ensemble maps", fontsize=9, y=0.99)
     save_figure(fig, png, pdf)
 
 
