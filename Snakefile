@@ -13,6 +13,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/ridgei.smk"
+include: "workflow/rules/refine.smk"
 include: "workflow/rules/report.smk"
 
 

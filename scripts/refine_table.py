@@ -13,6 +13,7 @@ def main(snakemake):
             "(validation leaderboard) and Table 2 (test leaderboard), real Landslide4Sense data. "
             f"Data source: {study['source']}.")
     refine.write_tables(table1, table2, out.csv, out.md, note)
+    refine.comparison(table1, table2).to_csv(out.comparison, index=False)
     refine.plot_f1_rounds(runs, ensembles, out.f1_rounds, out.f1_rounds_pdf)
     refine.plot_predictions(list(snakemake.input.ensemble_npz), snakemake.params.data_root,
                             study["figure_patches"], out.predictions, out.predictions_pdf)

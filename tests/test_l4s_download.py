@@ -24,3 +24,45 @@ def test_validator_accepts_root_or_split_folder_and_checks_count(tmp_path):
     (root / "ValidData" / "mask" / "mask_1.h5").unlink()
     with pytest.raises(InputError, match="has no masks"):
         split_validator("val", expected=1)(root)
+
+
+@pytest.fixture
+def served_l4s(tmp_path):
+    """A local HTTP server whose folder holds TrainData.zip (2 synthetic patches) and a truncated copy."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    source, folder = tmp_path / "source", tmp_path / "served"
+    write_synthetic_l4s(source, n_train=2, n_val=1, n_test=1, seed=0)
+    folder.mkdir()
+    shutil.make_archive(str(folder / "TrainData"), "zip", root_dir=source, base_dir="TrainData")
+    (folder / "Truncated.zip").write_bytes((folder / "TrainData.zip").read_bytes()[:-200])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_l4s_writes_the_split_folder_in_the_real_layout(served_l4s, tmp_path):
+    import hashlib
+
+    from landslides.l4s.dataset import read_split
+    from landslides.l4s.download import fetch_l4s
+
+    base, folder = served_l4s
+    checksum = "md5:" + hashlib.md5((folder / "TrainData.zip").read_bytes()).hexdigest()
+    root = tmp_path / "resources"
+    dest = fetch_l4s(root, "train", checksum=checksum, expected=2, base_url=base, retries=1)
+    assert dest == root / "TrainData" and sorted(p.name for p in dest.iterdir()) == ["img", "mask"]
+    split = read_split(root, "train", require_masks=True)
+    assert split.images.shape == (2, 14, 128, 128)
+    # A corrupted archive fails the checksum and leaves nothing behind.
+    with pytest.raises(InputError, match="checksum"):
+        fetch_l4s(tmp_path / "other", "train", checksum=checksum, archive="Truncated.zip", expected=2,
+                  base_url=base, retries=1)
+    assert not (tmp_path / "other" / "TrainData").exists()

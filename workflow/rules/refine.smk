@@ -2,6 +2,11 @@
 # Landslide4Sense. Every round is its own file targets, so a rerun resumes after the last finished round.
 from landslides.studies import refine as refine_study
 
+
+localrules:
+    refine_table,
+
+
 REFINE = config["refine"]
 try:
     refine_study.check_config(REFINE)
@@ -102,6 +107,7 @@ rule refine_table:
         predictions_pdf="results/refine/figures/predictions.pdf",
         samples="results/refine/figures/sample_maps.png",
         samples_pdf="results/refine/figures/sample_maps.pdf",
+        comparison="results/refine/comparison.csv",
     params:
         study=REFINE,
         data_root=lambda wc, input: refine_study.data_root_of(input.data),
@@ -111,3 +117,18 @@ rule refine_table:
         "../../envs/report.yaml"
     script:
         "../../scripts/refine_table.py"
+
+
+register_study(
+    "refine",
+    runs=refine_study.run_targets(REFINE),
+    tables=["results/refine/table.csv", "results/refine/table.md"],
+    figures={
+        "f1_rounds": "results/refine/figures/f1_rounds",
+        "predictions": "results/refine/figures/predictions",
+        "sample_maps": "results/refine/figures/sample_maps",
+    },
+    comparison="results/refine/comparison.csv",
+    datasets={path: {"source": REFINE["source"], **(REFINE["synthetic"] if REFINE["source"] == "synthetic" else {})}
+              for path in refine_study.l4s_inputs(REFINE)},
+)
