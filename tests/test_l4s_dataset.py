@@ -16,6 +16,8 @@ SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "land
 needs_samples = pytest.mark.skipif(
     not (SAMPLES / "img").is_dir(), reason=f"real Landslide4Sense sample patches not found at {SAMPLES}"
 )
+# Two of them travel with the repository, so the real-format tests below always run.
+BUNDLED = Path(__file__).parent / "data" / "l4s_samples"
 
 
 def _write(path: Path, name: str, data: np.ndarray) -> None:
@@ -47,6 +49,18 @@ def test_real_samples_read_channels_first_float32():
     assert split.images.min() >= 0.0
     assert split.images.max() < 60.0
     assert np.percentile(np.delete(split.images, 9, axis=1), 99) < 7.5
+
+
+def test_bundled_real_patches_intact_and_readable():
+    folder = BUNDLED
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    split = read_folder(folder / "img")
+    assert split.ids == [31, 37] and split.images.shape == (2, 14, 128, 128)
+    assert split.images.dtype == np.float32 and split.masks is None
+    assert np.isfinite(split.images).all() and split.images.min() >= 0.0
+    np.testing.assert_array_equal(read_image(folder / "img" / "image_37.h5"), split.images[1])
 
 
 def test_split_layout_sorted_numerically(tmp_path):

@@ -3,6 +3,7 @@
 import copy
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -216,9 +217,7 @@ def test_tiny_study_end_to_end(tmp_path):
 
 
 def test_real_sample_patches_read_for_maps():
-    samples = refine.read_samples("/work/shared/data/landslide4sense-samples")
-    if samples is None:
-        pytest.skip("real sample patches not available")
+    samples = refine.read_samples(Path(__file__).parent / "data" / "l4s_samples")
     assert samples.images.shape == (len(samples.ids), 14, 128, 128)
     assert refine.rgb(samples.images[0]).shape == (128, 128, 3)
 
