@@ -40,32 +40,46 @@ def synthetic_split(n: int, channels: int, size: int, seed: int = 0) -> Split:
 
 
 def bare_model_rate(model, batch: Split, device, steps: int) -> float:
-    """Samples per second of forward + backward alone."""
+    """Samples per second of forward + backward alone (gradients freed each step, as the loop does)."""
     images = batch.images.to(device)
     if device.type == "cuda":
         images = images.contiguous(memory_format=torch.channels_last)
     model.train()
-    for step in range(steps + 2):  # two warm-up steps
-        if step == 2:
-            _sync(device)
-            started = time.perf_counter()
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.zero_grad(set_to_none=True)
         with autocast(device):
             model(images).float().mean().backward()
     _sync(device)
     return steps * images.shape[0] / (time.perf_counter() - started)
 
 
-def full_loop_rate(model, data: Split, cfg: dict, device, augment) -> float:
-    """Samples per second of `fit`'s own epoch function (the second epoch; the first warms up)."""
+def full_loop_rate(model, data: Split, cfg: dict, device, augment, optimizer, loss_fn, epoch: int) -> float:
+    """Samples per second of one epoch of `fit`'s own epoch function."""
+    _sync(device)
+    started = time.perf_counter()
+    _train_one_epoch(model, data, cfg, 0, epoch, loss_fn, optimizer, device, augment)
+    _sync(device)
+    return len(data) / (time.perf_counter() - started)
+
+
+def measure(model, data: Split, cfg: dict, device, augment, repeats: int) -> tuple[list[float], list[float]]:
+    """Bare and full rates, interleaved `repeats` times after one warm-up of each, so that a slow spell
+    of the machine hits both alike; the caller compares medians."""
+    batch = cfg["batch_size"]
+    first = Split(data.images[:batch], data.target[:batch])
+    steps = len(data) // batch
     optimizer = build_optimizer(model, cfg)
     loss_fn = build_loss(cfg["loss"])
     data = data.to(device)
-    _train_one_epoch(model, data, cfg, 0, 0, loss_fn, optimizer, device, augment)
-    _sync(device)
-    started = time.perf_counter()
-    _train_one_epoch(model, data, cfg, 0, 1, loss_fn, optimizer, device, augment)
-    _sync(device)
-    return len(data) / (time.perf_counter() - started)
+    bare_model_rate(model, first, device, 2)
+    full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=0)
+    bare, full = [], []
+    for repeat in range(repeats):
+        bare.append(bare_model_rate(model, first, device, steps))
+        full.append(full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=repeat + 1))
+    return bare, full
 
 
 def _sync(device):
@@ -82,6 +96,7 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batches", type=int, default=6, help="batches per timed epoch")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved bare/full measurements")
     args = parser.parse_args(argv)
 
     study = load_config(args.config)[args.study]
@@ -98,13 +113,13 @@ def main(argv=None) -> None:
     augment = None
     if args.augment:
         augment = build_sar_augmentation(study["augment"], size, channels, [1.0] * len(channels)).to(device)
-    bare = bare_model_rate(model, Split(data.images[:batch], data.target[:batch]), device, args.batches)
-    full = full_loop_rate(model, data, cfg, device, augment)
+    bare, full = measure(model, data, cfg, device, augment, args.repeats)
     print(f"device={device} threads={torch.get_num_threads()} model={study['model']['arch']}/"
-          f"{study['model']['encoder']} batch={batch} channels={len(channels)} augment={args.augment}")
-    print(f"bare model forward+backward: {bare:8.2f} samples/s")
-    print(f"full training loop:          {full:8.2f} samples/s")
-    print(f"ratio full/bare:             {full / bare:8.3f}")
+          f"{study['model']['encoder']} batch={batch} channels={len(channels)} augment={args.augment} "
+          f"batches/epoch={args.batches} repeats={args.repeats}")
+    for name, rates in (("bare model forward+backward", bare), ("full training loop", full)):
+        print(f"{name:28s} median {np.median(rates):8.2f} samples/s  (min {min(rates):.2f}, max {max(rates):.2f})")
+    print(f"ratio full/bare (medians):   {np.median(full) / np.median(bare):8.3f}")
 
 
 if __name__ == "__main__":

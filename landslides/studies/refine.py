@@ -434,7 +434,8 @@ def comparison(table1: pd.DataFrame, table2: pd.DataFrame) -> pd.DataFrame:
         rows.append({"experiment": f"{row['experiment']} ({row['refinement']})", "split": "val",
                      "published": row["published val F1 (%)"], "reproduced": row["val f1 (%)"]})
     for _, row in table2[table2["published test F1 (%)"].notna()].iterrows():
-        rows.append({"experiment": f"ensemble ({row['refinement']})", "split": "test",
+        round_name = "round 0" if row["refinement"].startswith("baseline") else row["refinement"]
+        rows.append({"experiment": f"ensemble ({round_name})", "split": "test",
                      "published": row["published test F1 (%)"], "reproduced": row["test F1 (%)"]})
     frame = pd.DataFrame(rows, columns=["experiment", "split", "published", "reproduced"])
     return frame.assign(study="refine", metric="f1 (%)", std=float("nan"), n=1)
@@ -472,6 +473,10 @@ def rgb(image: np.ndarray) -> np.ndarray:
     return np.clip((bands - low) / max(high - low, 1e-6), 0, 1)
 
 
+# Landslide4Sense patches are 128 x 128 pixels resampled to 10 m.
+PATCH_EXTENT = "each patch 128 x 128 px at 10 m = 1.28 km across"
+
+
 def _panel(ax, array, title, **kwargs):
     im = ax.imshow(array, interpolation="nearest", **kwargs)
     ax.set_title(title, fontsize=7)
@@ -502,6 +507,7 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
             im = _panel(axes[row, col], data[f"{split}_prob"][i].astype(np.float32), title, cmap="magma",
                         vmin=0, vmax=1)
     fig.colorbar(im, ax=axes, shrink=0.5, label="landslide probability")
+    fig.suptitle(f"{PATCH_EXTENT}, north up", fontsize=8)
     save_figure(fig, png, pdf)
 
 
@@ -531,7 +537,8 @@ def plot_sample_maps(ensemble_files: list[str], sample_path: str | Path | None, 
         im = _panel(cells[2], last["samples_prob"][k].astype(np.float32), f"round {len(ensemble_files) - 1}",
                     cmap="magma", vmin=0, vmax=1)
     fig.colorbar(im, ax=axes, shrink=0.4, label="landslide probability (ensemble)")
-    fig.suptitle("Real Landslide4Sense sample patches (no labels): ensemble maps", fontsize=9, y=0.99)
+    fig.suptitle(f"Real Landslide4Sense sample patches (no labels): ensemble maps\n{PATCH_EXTENT}, north up",
+                 fontsize=9)
     save_figure(fig, png, pdf)
 
 
