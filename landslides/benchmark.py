@@ -100,7 +100,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     study = load_config(args.config)[args.study]
-    cfg = dict(study["training"], epochs=2)
+    cfg = dict(study["training"], epochs=args.repeats + 1)
     device = select_device(args.device)
     configure_torch(args.threads or cfg["threads"], device)
     channels = study["features"][args.features]

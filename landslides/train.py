@@ -235,10 +235,12 @@ def _train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, 
     if len(batches) > 1 and len(batches[-1]) == 1:
         batches[-2] = torch.cat([batches[-2], batches.pop()])  # BatchNorm cannot train on one sample
     model.train()
-    total_loss, seen, started = 0.0, 0, time.perf_counter()
+    # The loss sum stays on the device: reading it (.item()) waits for the GPU, so only the progress bar
+    # does, every few batches.
+    total_loss, seen, started = torch.zeros((), device=device), 0, time.perf_counter()
     bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg['epochs']}", file=sys.stderr, mininterval=5,
                disable=None if sys.stderr.isatty() else False, leave=False)
-    for index in bar:
+    for step, index in enumerate(bar):
         index = index.to(device)
         images, target = train.images[index], train.target[index]
         if augment is not None:
@@ -252,11 +254,12 @@ def _train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, 
         if cfg.get("grad_clip"):
             nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
         optimizer.step()
-        total_loss += loss.item() * len(index)
+        total_loss += loss.detach() * len(index)
         seen += len(index)
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}")
+        if step % 10 == 0 or step == len(batches) - 1:
+            bar.set_postfix(loss=f"{total_loss.item() / seen:.4f}")
     seconds = time.perf_counter() - started
-    return {"epoch": epoch, "train_loss": total_loss / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
+    return {"epoch": epoch, "train_loss": total_loss.item() / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
             "seconds": round(seconds, 3), "samples_per_s": round(seen / seconds, 2)}
 
 
