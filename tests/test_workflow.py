@@ -65,6 +65,15 @@ def test_tiny_end_to_end_run(tmp_path):
         assert (run.parent / "test_probability.tif").exists() and (run.parent / "history.csv").exists()
     table = (results / "transfer" / "table.md").read_text()
     assert "SAR & DEM (AUG)" in table and "0.421" in table  # ours beside the published numbers
+    # The report rules: tidy tables, the overview, figures, provenance and the HTML report.
+    overview = (results / "tables" / "overview.md").read_text()
+    assert "transfer" in overview and "difference" in overview
+    assert "\\toprule" in (results / "tables" / "transfer.tex").read_text()
+    assert (results / "figures" / "transfer" / "auprc.pdf").stat().st_size > 0
+    provenance = json.loads((results / "provenance.json").read_text())
+    assert len(provenance["runs"]) == 4 and all(r["device"] == "cpu" for r in provenance["runs"])
+    snakemake("--configfile", "tests/data/tiny.yaml", "-d", str(workdir), "--report", str(workdir / "report.html"))
+    assert (workdir / "report.html").stat().st_size > 100_000
     # Nothing left to do: a second run is a no-op.
     again = snakemake("-n", "--cores", "2", "--configfile", "tests/data/tiny.yaml", "-d", str(workdir))
     assert "Nothing to be done" in again.stdout + again.stderr
