@@ -41,6 +41,21 @@ def test_scaled_model_returns_128_logits(scale):
     assert seen == [round(128 * scale)]  # the network itself saw the promoted size
 
 
+@pytest.mark.parametrize("name", ["resnet", "efficientnet", "segformer", "swin"])
+def test_every_paper_model_family_builds_offline(name):
+    """U-Net ResNet, U-Net EfficientNet, SegFormer (MiT) and a Swin encoder, random init, no download.
+    The paper-sized encoders of config/paper.yaml are built; small ones of the same family run forward."""
+    paper = yaml.safe_load(open("config/paper.yaml"))["refine"]["models"][name]
+    model = refine.build_model(dict(paper, weights=None, encoder_depth=5, decoder_channels=None), scale=4)
+    assert sum(p.numel() for p in model.parameters()) > 1_000_000
+    small = {"resnet": "resnet18", "efficientnet": "efficientnet-b0", "segformer": "mit_b0",
+             "swin": "tu-swin_tiny_patch4_window7_224"}[name]
+    model = refine.build_model({"arch": paper["arch"], "encoder": small, "encoder_depth": 5, "decoder_channels": None,
+                                "weights": None}, scale=1)
+    with torch.no_grad():
+        assert model(torch.randn(1, 14, 128, 128)).shape == (1, 2, 128, 128)
+
+
 def test_scaled_model_identity_at_scale_one():
     net = torch.nn.Conv2d(14, 2, 1)
     x = torch.randn(1, 14, 128, 128)
