@@ -1,5 +1,6 @@
 """Synthetic datacubes: determinism, schema, and the physics the studies rely on."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +120,21 @@ def test_landslides_cluster_around_the_epicentre_leaving_landslide_free_chips():
     per_chip = labels.reshape(8, 128, 8, 128).mean(axis=(1, 3))
     assert 0.2 < (per_chip == 0).mean() < 0.8
     assert 0.06 < labels.mean() < 0.10  # the region's landslide fraction is kept
+
+
+def test_landslide_placement_stops_when_the_shaken_area_is_full(caplog):
+    """A target the shaken area cannot hold ends with a warning instead of an endless loop."""
+    from landslides.sar import terrain
+
+    shape = (256, 256)
+    intensity = np.zeros(shape)
+    intensity[100:140, 100:140] = 1.0  # only a small patch shook
+    started = time.perf_counter()
+    mask = terrain.place_landslides(
+        np.random.default_rng(0), np.full(shape, 35.0), np.zeros(shape), np.full(shape, 1, np.uint8),
+        spacing=10.0, target_fraction=0.5, slope50_deg=22.0, median_length_m=60.0,
+        usable=np.ones(shape, bool), intensity=intensity)
+    assert time.perf_counter() - started < 60
+    assert 0.01 < mask.mean() < 0.5
+    assert not mask[:60].any() and not mask[200:].any()  # nothing far from where the ground shook
+    assert "instead of 50.0%" in caplog.text
