@@ -38,6 +38,7 @@ def lock_pins():
         line = line.split("#")[0].strip()
         if line and not line.startswith("-"):
             name, _, version = line.partition("==")
+            name = name.split("[")[0]  # cuda-toolkit[cublas,...]
             pins[normalize(name)] = version.split(";")[0].split()[0].rstrip("\\")
     return pins
 
