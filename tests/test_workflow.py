@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,36 @@ def test_snakemake_lint_clean():
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
 def test_dry_run_builds_the_dag(configfile, tmp_path):
     result = snakemake("-n", "--cores", "2", "--configfile", configfile, "-d", str(tmp_path))
-    assert "transfer_train" in result.stdout
+    for rule in ("transfer_train", "pretrain_stage1", "pretrain_stage2", "ridgei_train", "refine_train",
+                 "refine_ensemble", "overview_table", "provenance"):
+        assert rule in result.stdout, rule
+
+
+def test_user_tile_folder_needs_only_a_config_change(tmp_path):
+    """ridgei on a folder of image/mask PNG tiles: the same rules, no scene generation."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder in ("images", "masks"):
+        (tmp_path / "tiles" / folder).mkdir(parents=True)
+    for index in range(8):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+            tmp_path / "tiles" / "images" / f"tile_{index}.png")
+        Image.fromarray((rng.random((64, 64)) < 0.1).astype(np.uint8) * 255).save(
+            tmp_path / "tiles" / "masks" / f"tile_{index}.png")
+    config = tmp_path / "tiles.yaml"
+    config.write_text(f"studies: [ridgei]\nridgei:\n  scene: {{source: tiles, tiles: {tmp_path / 'tiles'}}}\n")
+    result = snakemake("-n", "--cores", "2", "--configfile", str(config), "-d", str(tmp_path / "w"))
+    assert "ridgei_train" in result.stdout and "ridgei_scene" not in result.stdout
+
+
+def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
+    """A file given with --configfile inherits nothing from config/config.yaml (here: no SAR regions)."""
+    given = tmp_path / "only_transfer.yaml"
+    given.write_text("studies: [transfer]\n")
+    result = snakemake("-n", "--cores", "1", "--configfile", str(given), check=False)
+    assert result.returncode != 0
+    assert "key 'transfer.train_region': region 'hokkaido' is not in sar.regions" in result.stdout + result.stderr
 
 
 def test_unknown_config_key_stops_before_any_job(tmp_path):
