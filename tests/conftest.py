@@ -1,4 +1,9 @@
-"""Shared fixtures: small datacubes for the SAR and download tests."""
+"""Shared fixtures: small datacubes for the SAR and download tests, and a local HTTP server."""
+
+import contextlib
+import functools
+import http.server
+import threading
 
 import numpy as np
 import pandas as pd
@@ -6,6 +11,25 @@ import pytest
 import xarray as xr
 
 from landslides.sar.synthetic import REGION_PRESETS, make_datacube, write_datacube
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder without logging every request to stderr."""
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder, handler=QuietHandler):
+    """Base URL of an HTTP server on 127.0.0.1 (ephemeral port) serving `folder`, for download tests."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,17 @@
 """fetch_archive against a local HTTP server: success, corrupted archive, server errors and drops."""
 
-import functools
 import hashlib
-import http.server
 import shutil
-import threading
 
 import pytest
+from conftest import QuietHandler, serve_folder
 
 from landslides.download import fetch_archive, zenodo_url
 from landslides.errors import InputError
 from landslides.sar.validate import open_datacube
 
 
-class Handler(http.server.SimpleHTTPRequestHandler):
+class Handler(QuietHandler):
     """Serves the folder; /drop.zip announces 1000 bytes and closes after 10. Counts requests per path."""
 
     hits: dict[str, int] = {}
@@ -29,9 +27,6 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, tiny_cube_path):
@@ -40,13 +35,8 @@ def served(tmp_path_factory, tiny_cube_path):
     shutil.make_archive(str(folder / "cube"), "zip", root_dir=tiny_cube_path.parent,
                         base_dir=tiny_cube_path.name)
     (folder / "bad.zip").write_bytes((folder / "cube.zip").read_bytes()[:-100])
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Handler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
-    server.server_close()
+    with serve_folder(folder, Handler) as base:
+        yield base, folder
 
 
 def sha256(path):

@@ -29,23 +29,17 @@ def test_validator_accepts_root_or_split_folder_and_checks_count(tmp_path):
 @pytest.fixture
 def served_l4s(tmp_path):
     """A local HTTP server whose folder holds TrainData.zip (2 synthetic patches) and a truncated copy."""
-    import functools
-    import http.server
     import shutil
-    import threading
+
+    from conftest import serve_folder
 
     source, folder = tmp_path / "source", tmp_path / "served"
     write_synthetic_l4s(source, n_train=2, n_val=1, n_test=1, seed=0)
     folder.mkdir()
     shutil.make_archive(str(folder / "TrainData"), "zip", root_dir=source, base_dir="TrainData")
     (folder / "Truncated.zip").write_bytes((folder / "TrainData.zip").read_bytes()[:-200])
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
-    server.server_close()
+    with serve_folder(folder) as base:
+        yield base, folder
 
 
 def test_fetch_l4s_writes_the_split_folder_in_the_real_layout(served_l4s, tmp_path):

@@ -150,8 +150,8 @@ def place_landslides(rng: np.random.Generator, slope_deg: np.ndarray, aspect_deg
     mask = np.zeros((h, w), dtype=bool)
     goal = target_fraction * usable.sum()
     typical_area = 0.33 * (median_length_m / spacing) ** 2  # pi/4 x length x width, roughly
-    stalled = 0
-    while (covered := mask[usable].sum()) < goal:
+    covered, stalled = 0, 0
+    while covered < goal:
         # Draw in batches of about half of what is still missing, so small cubes do not overshoot.
         batch = int((goal - covered) / typical_area / 2) + 1
         for source in rng.choice(h * w, size=batch, p=weight):
@@ -160,7 +160,9 @@ def place_landslides(rng: np.random.Generator, slope_deg: np.ndarray, aspect_deg
         # Landslides start only where the ground shook and slopes can fail. In a scene much larger than
         # the shaken area the target may not fit there: when round after round the new scars mostly land
         # on old ones, stop (and say so) instead of piling them onto the same pixels forever.
-        stalled = stalled + 1 if mask[usable].sum() - covered < 0.1 * batch * typical_area else 0
+        added = mask[usable].sum() - covered
+        covered += added
+        stalled = stalled + 1 if added < 0.1 * batch * typical_area else 0
         if stalled == 20:
             log.warning("landslides cover %.1f%% of the scene instead of %.1f%%: the area that shook hard "
                         "enough holds no more", 100 * mask[usable].mean(), 100 * target_fraction)
