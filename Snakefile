@@ -1,15 +1,28 @@
 # Landslide detection reproductions: four papers' experiment grids, tables and figures.
 # `snakemake --cores all` runs the embedded default (config/config.yaml) on synthetic data.
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
+
+from landslides.config import read_config_file
+from landslides.errors import InputError
 
 min_version("9.0")
 
 
 # The embedded default, unless config files are given with --configfile: those then replace it instead of
 # being merged into it, so that config/paper.yaml or a user's file never inherits CPU-sized settings.
+# Found next to this Snakefile also when --directory runs the workflow elsewhere; read once here first so
+# that a broken file is named with its line (Snakemake's own reader names neither).
 if not workflow.overwrite_configfiles:
+    DEFAULT_CONFIG = str(Path(workflow.basedir) / "config" / "config.yaml")
+    try:
+        read_config_file(DEFAULT_CONFIG)
+    except InputError as err:
+        sys.exit(f"config error: {err}")
 
-    configfile: "config/config.yaml"
+    configfile: DEFAULT_CONFIG
 
 
 include: "workflow/rules/common.smk"

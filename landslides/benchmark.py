@@ -18,17 +18,10 @@ import torch
 
 from landslides.augment import build_sar_augmentation
 from landslides.config import load_config
+from landslides.constants import IGNORE_INDEX
 from landslides.losses import build_loss
 from landslides.models import build_from_config
-from landslides.train import (
-    IGNORE_INDEX,
-    Split,
-    _train_one_epoch,
-    autocast,
-    build_optimizer,
-    configure_torch,
-    select_device,
-)
+from landslides.train import Split, autocast, build_optimizer, configure_torch, select_device, train_one_epoch
 
 
 def synthetic_split(n: int, channels: int, size: int, seed: int = 0) -> Split:
@@ -59,7 +52,7 @@ def full_loop_rate(model, data: Split, cfg: dict, device, augment, optimizer, lo
     """Samples per second of one epoch of `fit`'s own epoch function."""
     _sync(device)
     started = time.perf_counter()
-    _train_one_epoch(model, data, cfg, 0, epoch, loss_fn, optimizer, device, augment)
+    train_one_epoch(model, data, cfg, 0, epoch, loss_fn, optimizer, device, augment)
     _sync(device)
     return len(data) / (time.perf_counter() - started)
 

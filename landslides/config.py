@@ -1,12 +1,24 @@
-"""Load and validate the workflow config against the JSON schema, filling defaults.
+"""Load and validate the workflow config: the JSON schema (with defaults), then every cross-field check.
 
-Snakemake's own `validate` reports every schema error with the whole instance printed; users of
-this workflow get one line naming the key and what is wrong instead, before any job starts.
+Snakemake's own `validate` reports every schema error with the whole instance printed; users of this
+workflow get one line naming where the value came from (config file and line, or --config), the dotted
+key and what is wrong, before any job starts. All checks of the config live here:
+
+- the schema (workflow/schemas/): types, ranges, allowed names; each training section accepts exactly
+  the keys its kind of job reads (`training`, `training_fixed_loss`, `training_chips`, `training_anomaly`);
+- `check_config` below: what one key says about another (regions, channels, ladder and ensemble names,
+  thresholds, split fractions, encoder names) and local paths that must exist.
+
+Nothing here imports torch: this runs while Snakemake builds the DAG.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import math
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -14,7 +26,10 @@ import yaml
 
 from landslides.errors import InputError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "workflow" / "schemas"
+SCHEMA_PATH = SCHEMA_DIR / "config.schema.yaml"
+ENCODERS_PATH = SCHEMA_DIR / "encoders.txt"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _with_defaults(validator_class):
@@ -37,71 +52,335 @@ DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
     """The main schema plus one file per study in schemas/studies/, each adding its top-level key."""
     with open(path) as f:
-        schema = yaml.safe_load(f)
+        schema = yaml.load(f, Loader=_Loader)
     for study_file in sorted((path.parent / "studies").glob("*.schema.yaml")):
         with open(study_file) as f:
-            part = yaml.safe_load(f)
+            part = yaml.load(f, Loader=_Loader)
         schema["properties"].update(part.get("properties", {}))
         schema["$defs"].update(part.get("$defs", {}))
     return schema
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+# ---- where a value came from ----
+
+class ConfigSources:
+    """The config files in the order Snakemake merged them, and the --config values applied last.
+
+    `describe(path)` names the source that set the key at `path` (a tuple of keys and list indices): the
+    file and line of the deepest part of the path it holds, or --config; defaults are named by the files.
+    """
+
+    def __init__(self, files: Sequence[str | Path] = (), overrides: dict | None = None) -> None:
+        self.files = [str(f) for f in files]
+        self.overrides = dict(overrides or {})
+
+    def __str__(self) -> str:
+        return " + ".join(self.files) or ("--config" if self.overrides else "config")
+
+    def describe(self, path: Sequence) -> str:
+        best, best_depth = str(self), 0
+        for file in self.files:  # later files override earlier ones: on a tie the later one wins
+            depth, line = _yaml_depth(file, path)
+            if depth and depth >= best_depth:
+                best, best_depth = f"{file}, line {line}", depth
+        if path and _dict_depth(self.overrides, path) >= max(best_depth, 1):
+            return "--config"
+        return best
 
 
-def describe_error(error: jsonschema.ValidationError) -> str:
-    """One line: the dotted key and the problem, in words a user can act on."""
-    key = _key_path(error)
+def _yaml_depth(file: str, path: Sequence) -> tuple[int, int | None]:
+    """How many leading parts of `path` the YAML file holds, and the line of the deepest one."""
+    try:
+        with open(file) as f:
+            node = yaml.compose(f, Loader=_Loader)
+    except (OSError, yaml.YAMLError):
+        return 0, None
+    depth, line = 0, None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            hit = [(k, v) for k, v in node.value if k.value == str(part)]
+            if not hit:
+                break
+            key, node = hit[-1]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+        depth += 1
+    return depth, line
+
+
+def _dict_depth(data, path: Sequence) -> int:
+    depth = 0
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            break
+        depth += 1
+    return depth
+
+
+def _where(source: str | ConfigSources, path: Sequence) -> str:
+    return source.describe(path) if isinstance(source, ConfigSources) else str(source)
+
+
+# ---- the schema ----
+
+def _dotted(path: Sequence) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def describe_error(error: jsonschema.ValidationError) -> tuple[tuple, str]:
+    """The path of the offending key and one line on the problem, in words a user can act on."""
+    path = tuple(error.absolute_path)
+    key = _dotted(path)
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         where = "" if key == "<top level>" else f" under '{key}'"
-        return f"unknown key '{extra[0]}'{where} (allowed: {allowed})"
+        return path + (extra[0],), f"unknown key '{extra[0]}'{where} (allowed: {allowed})"
     if error.validator == "required":
-        return f"missing key under '{key}': {error.message}"
-    return f"key '{key}': {error.message}"
+        return path, f"missing key under '{key}': {error.message}"
+    return path, f"key '{key}': {error.message}"
 
 
-def validate_config(config: dict, schema: dict | None = None, source: str = "config") -> dict:
-    """Validate `config` in place (defaults filled) and return it; raise InputError with one line."""
+def validate_config(config: dict, schema: dict | None = None, source: str | ConfigSources = "config",
+                    *, check_paths: bool = True) -> dict:
+    """Validate `config` in place (defaults filled) and return it; raise InputError with one line.
+
+    source: a name, or the ConfigSources the config was merged from (then the line names the file and line,
+    or --config, that set the key). check_paths: local data paths and weights files must exist.
+    """
     schema = load_schema() if schema is None else schema
     validator = DefaultFillingValidator(schema)
     # Defaults are filled during iteration; collect all errors, then report the most specific one.
-    errors = sorted(validator.iter_errors(config), key=lambda e: (-len(e.absolute_path), e.path))
+    errors = sorted(validator.iter_errors(config), key=lambda e: (-len(e.absolute_path), [str(p) for p in e.path]))
     if errors:
-        raise InputError(f"{source}: {describe_error(errors[0])}")
-    _check_cross_references(config, source)
+        path, message = describe_error(errors[0])
+        raise InputError(f"{_where(source, path)}: {message}")
+    for path, message in check_config(config, check_paths=check_paths):
+        raise InputError(f"{_where(source, path)}: key '{_dotted(path)}': {message}")
     return config
 
 
-def _check_cross_references(config: dict, source: str) -> None:
-    """Checks that JSON schema cannot express: names that must refer to other parts of the config."""
-    regions = config.get("sar", {}).get("regions", {})
-    studies = config.get("studies", [])
-    transfer = config.get("transfer", {}) if "transfer" in studies else {}
+# ---- checks across keys ----
+
+def check_config(config: dict, *, check_paths: bool = True) -> Iterator[tuple[tuple, str]]:
+    """(key path, problem) for everything the schema cannot express, in config order. Only the studies in
+    `studies` are checked: the others build no job."""
+    studies = config["studies"]
+    yield from _check_sar(config)
+    checks = {"transfer": _check_transfer, "pretrain": _check_pretrain, "ridgei": _check_ridgei,
+              "refine": _check_refine}
+    for study, check in checks.items():
+        if study in studies:
+            yield from check(config, config[study])
+    if check_paths:
+        yield from _check_paths(config)
+
+
+def _check_sar(config: dict) -> Iterator[tuple[tuple, str]]:
+    for region, spec in config["sar"]["regions"].items():
+        if spec["source"] == "zenodo" and not spec.get("zenodo_file"):
+            yield ("sar", "regions", region, "zenodo_file"), "required when source is zenodo"
+    fractions = config["sar"]["chips"]["split_fractions"]
+    if not math.isclose(sum(fractions), 1.0, rel_tol=0, abs_tol=1e-6):
+        yield ("sar", "chips", "split_fractions"), f"train, val and test fractions sum to {sum(fractions):g}, not 1"
+
+
+def _region(config: dict, path: tuple, region: str) -> Iterator[tuple[tuple, str]]:
+    if region not in config["sar"]["regions"]:
+        yield path, f"region '{region}' is not in sar.regions"
+
+
+def _channels(config: dict, path: tuple, selected: list[str]) -> Iterator[tuple[tuple, str]]:
+    missing = [c for c in selected if c not in config["sar"]["chips"]["channels"]]
+    if missing:
+        yield path, f"channels {missing} are not in sar.chips.channels"
+
+
+def _check_transfer(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
     for key in ("train_region", "test_region"):
-        if key in transfer and transfer[key] not in regions:
-            raise InputError(f"{source}: key 'transfer.{key}': region '{transfer[key]}' is not in sar.regions")
-    pretrain = config.get("pretrain", {}) if "pretrain" in studies else {}
-    for region in pretrain.get("pretraining", []):
-        if region != "none" and region not in regions:
-            raise InputError(f"{source}: key 'pretrain.pretraining': region '{region}' is not in sar.regions")
-    if "stage2_region" in pretrain and pretrain["stage2_region"] not in regions:
-        raise InputError(f"{source}: key 'pretrain.stage2_region': region '{pretrain['stage2_region']}' "
-                         "is not in sar.regions")
-    channels = set(config.get("sar", {}).get("chips", {}).get("channels", []))
-    for name, selected in transfer.get("features", {}).items():
-        missing = sorted(set(selected) - channels)
-        if missing:
-            raise InputError(f"{source}: key 'transfer.features.{name}': channels {missing} are not in "
-                             "sar.chips.channels")
-    for region, spec in regions.items():
-        if spec.get("source") == "zenodo" and not spec.get("zenodo_file"):
-            raise InputError(f"{source}: key 'sar.regions.{region}.zenodo_file': required when source is zenodo")
+        yield from _region(config, ("transfer", key), study[key])
+    for name, selected in study["features"].items():
+        yield from _channels(config, ("transfer", "features", name), selected)
+    yield from _encoder(("transfer", "model", "encoder"), study["model"]["encoder"])
+
+
+def _check_pretrain(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
+    for index, region in enumerate(study["pretraining"]):
+        if region != "none":
+            yield from _region(config, ("pretrain", "pretraining", index), region)
+    yield from _region(config, ("pretrain", "stage2_region"), study["stage2_region"])
+    if len(study["pre"]) != len(study["post"]):
+        yield ("pretrain", "post"), (f"{len(study['post'])} post-event channels for {len(study['pre'])} "
+                                     "pre-event ones (pretrain.pre): one per pre-event channel")
+    for key in ("pre", "post"):
+        yield from _channels(config, ("pretrain", key), study[key])
+
+
+def _check_ridgei(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
+    for method in ("deeplab", "anomaly"):
+        yield from _encoder(("ridgei", method, "encoder"), study[method]["encoder"])
+
+
+def _check_refine(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
+    for name, model in study["models"].items():
+        yield from _encoder(("refine", "models", name, "encoder"), model["encoder"])
+    for name, run in study["ladder"].items():
+        if run["model"] not in study["models"]:
+            yield ("refine", "ladder", name, "model"), f"'{run['model']}' is not in refine.models"
+    for index, name in enumerate(study["ensemble"]):
+        if name not in study["ladder"]:
+            yield ("refine", "ensemble", index), f"'{name}' is not in refine.ladder"
+    pseudo = study["pseudo"]
+    if pseudo["background_threshold"] >= pseudo["threshold"]:
+        yield ("refine", "pseudo", "background_threshold"), (
+            f"{pseudo['background_threshold']} must be below threshold ({pseudo['threshold']})")
+
+
+@cache
+def encoder_names() -> frozenset[str]:
+    """The encoder names segmentation-models-pytorch builds (workflow/schemas/encoders.txt)."""
+    lines = ENCODERS_PATH.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+ENCODERS_HEADER = """\
+# Encoder names the config's `encoder` keys accept: segmentation-models-pytorch {smp}'s own encoders,
+# then every timm {timm} model as tu-<name> (a tu- name may add a pretrained tag, tu-<name>.<tag>).
+# landslides/config.py checks names against this list while Snakemake builds the DAG, without importing torch.
+# tests/test_config.py fails when it differs from the installed libraries; regenerate it with:
+#   python -c "import landslides.config as c; c.write_encoder_names()"
+"""
+
+
+def installed_encoder_names() -> list[str]:
+    """The names the installed segmentation-models-pytorch builds (imports torch: tests and regeneration)."""
+    import segmentation_models_pytorch as smp
+    import timm
+
+    return sorted(smp.encoders.get_encoder_names()) + sorted(f"tu-{name}" for name in timm.list_models())
+
+
+def write_encoder_names(path: Path = ENCODERS_PATH) -> None:
+    """Regenerate encoders.txt from the installed segmentation-models-pytorch and timm."""
+    import segmentation_models_pytorch as smp
+    import timm
+
+    header = ENCODERS_HEADER.format(smp=smp.__version__, timm=timm.__version__)
+    Path(path).write_text(header + "\n".join(installed_encoder_names()) + "\n")
+    encoder_names.cache_clear()
+
+
+def _encoder(path: tuple, name: str) -> Iterator[tuple[tuple, str]]:
+    known = encoder_names()
+    if name in known or (name.startswith("tu-") and name.split(".", 1)[0] in known):
+        return
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; close: {', '.join(close)}" if close else ""
+    yield path, (f"unknown encoder '{name}' (segmentation-models-pytorch names such as resnet18, efficientnet-b0, "
+                 f"mit_b0, or tu-<timm model>{hint})")
+
+
+def _check_paths(config: dict) -> Iterator[tuple[tuple, str]]:
+    """Local data and weights the jobs will read: missing ones are named now, not after other jobs ran."""
+    studies = config["studies"]
+    regions = config["sar"]["regions"]
+    used = []
+    if "transfer" in studies:
+        used += [config["transfer"]["train_region"], config["transfer"]["test_region"]]
+    if "pretrain" in studies:
+        used += [config["pretrain"]["stage2_region"]] + [r for r in config["pretrain"]["pretraining"] if r != "none"]
+    for region in dict.fromkeys(used):
+        source = regions[region]["source"]
+        if source not in ("synthetic", "zenodo") and not Path(source).exists():
+            yield ("sar", "regions", region, "source"), (f"'{source}' does not exist (a local .zarr datacube; "
+                                                        "or synthetic, zenodo)")
+    weights = []
+    if "transfer" in studies:
+        weights.append((("transfer", "model", "weights"), config["transfer"]["model"]["weights"]))
+    if "ridgei" in studies:
+        scene = config["ridgei"]["scene"]
+        keys = {"geotiff": ("image", "label"), "tiles": ("tiles",)}.get(scene["source"], ())
+        for key in keys:
+            if not Path(scene[key]).exists():
+                yield ("ridgei", "scene", key), f"'{scene[key]}' does not exist"
+        weights.append((("ridgei", "deeplab", "weights"), config["ridgei"]["deeplab"]["weights"]))
+    if "refine" in studies:
+        source = config["refine"]["source"]
+        if source not in ("synthetic", "zenodo") and not Path(source).is_dir():
+            yield ("refine", "source"), (f"'{source}' is not a folder (a local Landslide4Sense copy with TrainData, "
+                                         "ValidData, TestData; or synthetic, zenodo)")
+        weights += [(("refine", "models", name, "weights"), model["weights"])
+                    for name, model in config["refine"]["models"].items()]
+    for path, file in weights:
+        if file and not Path(file).is_file():
+            yield path, f"weights file '{file}' does not exist"
+
+
+# ---- config files ----
+
+def read_config_file(path: str | Path) -> dict:
+    """A config file's top-level mapping; InputError naming the file (and the line) when it is missing,
+    empty, not YAML or not a mapping."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the config file ({err})") from None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        problem = f"{err.problem} ({err.context})" if err.context else str(err.problem)
+        raise InputError(f"{path}{line}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML: {err}") from None
+    if data is None:
+        raise InputError(f"{path}, line 1: the config file is empty (expected keys such as studies, sar, transfer)")
+    if not isinstance(data, dict):
+        raise InputError(f"{path}, line 1: expected config keys (a mapping), found a {type(data).__name__}")
+    return data
 
 
 def load_config(path: str | Path) -> dict:
-    with open(path) as f:
-        config = yaml.safe_load(f) or {}
-    return validate_config(config, source=str(path))
+    return validate_config(read_config_file(path), source=ConfigSources([path]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m landslides.config FILE...`: check config files as the workflow would merge them (later files
+    override earlier ones); one line naming the file and line of the first problem, exit status 1."""
+    import sys
+
+    files = list(sys.argv[1:] if argv is None else argv) or ["config/config.yaml"]
+    try:
+        merged: dict = {}
+        for file in files:
+            _merge(merged, read_config_file(file))
+        validate_config(merged, source=ConfigSources(files))
+    except InputError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 1
+    print(f"{' + '.join(files)}: valid")
+    return 0
+
+
+def _merge(config: dict, update: dict) -> None:
+    """Snakemake's merge of config files: nested mappings key by key, everything else replaced."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            _merge(config[key], value)
+        else:
+            config[key] = value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

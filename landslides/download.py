@@ -14,8 +14,10 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,11 +74,21 @@ def fetch_archive(url: str, dest: str | Path, *, checksum: str | None, retries: 
         archive.unlink()
         entry = _select_entry(unpacked, member, url)
         if validate is not None:
-            validate(entry)
+            try:
+                validate(entry)
+            except InputError as err:
+                # The message names the unpacked copy, which is deleted below: name the archive instead.
+                inside = str(err).replace(str(unpacked), archive_name(url))
+                raise InputError(f"download {url}: {inside}") from err
         _move_into_place(entry, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest
+
+
+def archive_name(url: str) -> str:
+    """The file name of a download address (its path's last part, without the query)."""
+    return Path(urllib.parse.urlparse(url).path).name or url
 
 
 def _parse_checksum(checksum: str | None, url: str) -> tuple[str, str | None]:
@@ -129,16 +141,30 @@ def _stream(url: str, target: Path, algorithm: str, timeout: float) -> str:
     return digest.hexdigest()
 
 
+# What zipfile raises for damaged member data: a bad CRC, a cut or garbled deflate stream (zlib.error,
+# EOFError), an unsupported compression method or an encrypted member.
+CORRUPT_MEMBER = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
 def _unzip(archive: Path, into: Path, url: str) -> Path:
-    """Extract the zip, refusing entries that would land outside `into`."""
+    """Extract the zip, refusing entries that would land outside `into`; a damaged member names itself."""
     try:
-        with zipfile.ZipFile(archive) as zf:
-            for name in zf.namelist():
-                if name.startswith(("/", "\\")) or ".." in Path(name).parts:
-                    raise InputError(f"download {url}: archive entry {name!r} points outside the archive")
-            zf.extractall(into)
+        zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as err:
         raise InputError(f"download {url}: not a valid zip archive ({err})") from err
+    with zf:
+        for name in zf.namelist():
+            if name.startswith(("/", "\\")) or ".." in Path(name).parts:
+                raise InputError(f"download {url}: archive entry {name!r} points outside the archive")
+        for info in zf.infolist():
+            try:
+                zf.extract(info, into)
+            except CORRUPT_MEMBER as err:
+                kind = type(err).__name__ if type(err).__module__ == "builtins" else \
+                    f"{type(err).__module__}.{type(err).__name__}"  # zlib.error, zipfile.BadZipFile
+                text = " ".join(str(err).split())
+                raise InputError(f"download {url}: archive member {info.filename!r} is corrupt "
+                                 f"({kind}: {text})") from err
     return into
 
 

@@ -2,42 +2,60 @@
 
 from __future__ import annotations
 
-import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from affine import Affine
+from rasterio.errors import NotGeoreferencedWarning
+
+from landslides.files import atomic_path
+
+
+def mosaic(maps: list[np.ndarray], transforms: list[Affine]) -> tuple[np.ndarray, Affine]:
+    """Place 2-D maps of any sizes, each with its affine transform, on their common grid.
+
+    Returns the float32 mosaic (NaN where no map lies) and its transform. All maps must share the pixel
+    size, as pieces cut from one raster (or laid out on one grid) do; later maps overwrite earlier ones
+    where they overlap.
+    """
+    first = transforms[0]
+    offsets = [~first @ (t.c, t.f) for t in transforms]
+    cols = np.rint([c for c, _ in offsets]).astype(int)
+    rows = np.rint([r for _, r in offsets]).astype(int)
+    r0, c0 = rows.min(), cols.min()
+    height = max(r - r0 + m.shape[0] for r, m in zip(rows, maps, strict=True))
+    width = max(c - c0 + m.shape[1] for c, m in zip(cols, maps, strict=True))
+    canvas = np.full((height, width), np.nan, np.float32)
+    for m, r, c in zip(maps, rows - r0, cols - c0, strict=True):
+        canvas[r : r + m.shape[0], c : c + m.shape[1]] = m
+    return canvas, first @ Affine.translation(c0, r0)
 
 
 def mosaic_chips(chips: np.ndarray, transforms: np.ndarray) -> tuple[np.ndarray, Affine]:
-    """Place (N, H, W) chips with GDAL-order affine transforms (N, 6) on their common grid.
+    """mosaic() of (N, H, W) chips with GDAL-order affine transforms (N, 6), as chip stores keep them."""
+    return mosaic(list(chips), [Affine.from_gdal(*t) for t in transforms])
 
-    Returns the float32 mosaic (NaN where no chip lies) and its transform. All chips must share the
-    pixel size, as chips cut from one raster do.
-    """
-    first = Affine.from_gdal(*transforms[0])
-    h, w = chips.shape[1:]
-    rows_cols = [~first * (Affine.from_gdal(*t).c, Affine.from_gdal(*t).f) for t in transforms]
-    cols = np.rint([rc[0] for rc in rows_cols]).astype(int)
-    rows = np.rint([rc[1] for rc in rows_cols]).astype(int)
-    r0, c0 = rows.min(), cols.min()
-    mosaic = np.full((rows.max() - r0 + h, cols.max() - c0 + w), np.nan, np.float32)
-    for chip, r, c in zip(chips, rows - r0, cols - c0, strict=True):
-        mosaic[r : r + h, c : c + w] = chip
-    return mosaic, first * Affine.translation(c0, r0)
+
+def pixel_size(gdal_transform) -> float | None:
+    """Pixel width in map units of a GDAL-order transform; None where the grid has no size (unset)."""
+    return abs(float(gdal_transform[1])) if gdal_transform[1] else None
 
 
 def write_geotiff(array: np.ndarray, transform: Affine, crs, path: str | Path, nodata=np.nan) -> None:
-    """Write a (H, W) or (B, H, W) array as a GeoTIFF, atomically."""
+    """Write a (H, W) or (B, H, W) array as a GeoTIFF, atomically; crs None writes no CRS."""
     path = Path(path)
     data = array[None] if array.ndim == 2 else array
     h, w = data.shape[1:]
     xs = transform.c + transform.a * (np.arange(w) + 0.5)
     ys = transform.f + transform.e * (np.arange(h) + 0.5)
     da = xr.DataArray(data, dims=("band", "y", "x"), coords={"band": np.arange(1, data.shape[0] + 1), "y": ys, "x": xs})
-    da = da.rio.write_transform(transform).rio.write_crs(crs).rio.write_nodata(nodata)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.tif")
-    da.rio.to_raster(tmp, compress="deflate")
-    os.replace(tmp, path)
+    da = da.rio.write_transform(transform).rio.write_nodata(nodata)
+    if crs is not None:  # None: a raster without georeferencing (a patch on its own pixel grid)
+        da = da.rio.write_crs(crs)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        if crs is None:  # no georeferencing is the point here, not a mistake to warn about
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        da.rio.to_raster(tmp, compress="deflate")

@@ -12,6 +12,16 @@ Definitions implemented (exactly what the tests check):
 - lovasz_softmax / lovasz_hinge: Lovasz extension of the Jaccard loss (Berman et al., CVPR 2018).
 - dice_loss: 1 - (2 sum(p g) + smooth) / (sum p + sum g + smooth), p = landslide probability, whole batch.
 - slo_loss: weighted sum of soft CE, Lovasz-softmax and OHEM CE (Zhao et al.'s "SLO").
+
+No host synchronisation: every loss is a fixed sequence of tensor operations whose shapes depend only on
+the input shapes, so on a GPU the CPU never waits for a result while the training step is queued. Ignored
+pixels are masked by weight instead of being selected (`x[mask]` has a data-dependent shape), means divide
+by a count clamped at 1 instead of branching on "no valid pixel", OHEM keeps the first `n_keep` entries of a
+sort of all pixels (ignored ones sorted last) with `n_keep` a tensor, the Lovasz losses sort all pixels with
+ignored ones last (they add nothing to the sums) and weight classes or images 0/1 instead of skipping them,
+and the class-id check runs on the device (`_require`). `tests/test_losses.py` holds the former
+boolean-indexing implementations as the specification and compares values and gradients;
+`tests/test_sync_free.py` runs every loss on the meta device, where any read of a value fails.
 """
 
 import functools
@@ -40,35 +50,50 @@ def _check(logits: Tensor, target: Tensor) -> Tensor:
     return target.long()
 
 
-def _zero(logits: Tensor) -> Tensor:
-    # Zero that keeps the graph: backward() gives zero gradients instead of failing.
-    return logits.sum() * 0.0
+def _require(bad: Tensor, message: str) -> None:
+    """Raise ValueError(message) if the 0-d bool tensor `bad` is true, without stopping a GPU step.
+
+    On the CPU this is a plain check. On any other device, reading `bad` on the host would wait for every
+    queued kernel, so the check is queued on the device instead (`torch._assert_async`): a violation aborts
+    the step with a device-side assert, as an out-of-range class id would in the loss kernels anyway.
+    Under torch.compile the queued check is used on the CPU too (it raises RuntimeError there), so the
+    graph has no Python branch on a tensor value.
+    """
+    if bad.device.type == "cpu" and not torch.compiler.is_compiling():
+        if bad:
+            raise ValueError(message)
+    else:
+        torch._assert_async(~bad, message)
 
 
-def _valid_pixels(logits: Tensor, target: Tensor, ignore_index: int) -> tuple[Tensor, Tensor]:
-    """Flatten to (P, C) logits and (P,) labels of the valid (not ignored) pixels."""
+def _valid_target(logits: Tensor, target: Tensor, ignore_index: int) -> tuple[Tensor, Tensor]:
+    """Checked int64 target (N, H, W) and its valid-pixel mask (target != ignore_index)."""
     target = _check(logits, target)
+    valid = target != ignore_index
     c = logits.shape[1]
-    flat_logits = logits.permute(0, 2, 3, 1).reshape(-1, c)
-    flat_target = target.reshape(-1)
-    valid = flat_target != ignore_index
-    labels = flat_target[valid]
-    if labels.numel() and (labels.min() < 0 or labels.max() >= c):
-        raise ValueError(f"target has class ids outside 0..{c - 1} (and not ignore_index={ignore_index})")
-    return flat_logits[valid], labels
+    _require((valid & ((target < 0) | (target >= c))).any(),
+             f"target has class ids outside 0..{c - 1} (and not ignore_index={ignore_index})")
+    return target, valid
 
 
-def _pixel_nll(logits: Tensor, labels: Tensor) -> Tensor:
-    """-log p_y per pixel for (P, C) logits."""
-    return -F.log_softmax(logits, dim=1).gather(1, labels[:, None])[:, 0]
+def _masked_mean(values: Tensor, weight: Tensor) -> Tensor:
+    """Mean of `values` where the bool `weight` is true; 0 (still connected to the graph) where it never is."""
+    return torch.where(weight, values, 0.0).sum() / weight.sum().clamp_min(1)
+
+
+def _log_probs(logits: Tensor, target: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+    """log p (N, C, H, W) and -log p_y (N, H, W); -log p_y is 0 at ignored pixels (class 0 stands in)."""
+    log_p = F.log_softmax(logits, dim=1)
+    labels = torch.where(valid, target, 0)
+    nll = -log_p.gather(1, labels[:, None])[:, 0]
+    return log_p, torch.where(valid, nll, 0.0)
 
 
 def cross_entropy(logits: Tensor, target: Tensor, *, ignore_index: int = IGNORE_INDEX) -> Tensor:
     """Mean -log p_y over valid pixels."""
-    v_logits, labels = _valid_pixels(logits, target, ignore_index)
-    if labels.numel() == 0:
-        return _zero(logits)
-    return _pixel_nll(v_logits, labels).mean()
+    target, valid = _valid_target(logits, target, ignore_index)
+    _, nll = _log_probs(logits, target, valid)
+    return _masked_mean(nll, valid)
 
 
 def soft_cross_entropy(
@@ -78,22 +103,22 @@ def soft_cross_entropy(
 
     Zhao et al. use it against noisy pseudo-labels: the model is never pushed to full certainty.
     """
-    v_logits, labels = _valid_pixels(logits, target, ignore_index)
-    if labels.numel() == 0:
-        return _zero(logits)
-    log_p = F.log_softmax(v_logits, dim=1)
-    nll = -log_p.gather(1, labels[:, None])[:, 0]
+    target, valid = _valid_target(logits, target, ignore_index)
+    log_p, nll = _log_probs(logits, target, valid)
     uniform = -log_p.mean(dim=1)  # cross-entropy against the uniform distribution over classes
-    return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
+    return _masked_mean((1.0 - smoothing) * nll + smoothing * uniform, valid)
 
 
-def default_min_kept(n_valid: int) -> int:
+def default_min_kept(n_valid: int | Tensor) -> int | Tensor:
     """OHEM's minimum number of kept pixels: 10 % of the valid pixels in the batch, at least 1.
 
     Common segmentation code keeps at least 100000 pixels of a Cityscapes batch (about 10 % of two
     1024x512 crops). A fixed count makes no sense on 128x128 chips (16384 pixels each), so the same
-    fraction is applied to whatever batch and chip size arrives.
+    fraction is applied to whatever batch and chip size arrives. A 0-d integer tensor gives a tensor
+    (n // 10, equal to int(0.1 * n) for every count), so the count never has to leave the device.
     """
+    if isinstance(n_valid, Tensor):
+        return torch.div(n_valid, 10, rounding_mode="floor").clamp_min(1)
     return max(1, int(0.1 * n_valid))
 
 
@@ -111,22 +136,24 @@ def ohem_cross_entropy(
     instead. Equivalently: keep p_y < max(thresh, the min_kept-th smallest p_y), with ties at that value
     broken by pixel order (stable sort) so exactly max(#hard, min_kept) pixels are kept.
     `min_kept=None` uses default_min_kept(number of valid pixels).
+
+    Computed as: a stable ascending sort of p_y over all pixels, ignored ones last (key +inf), and the
+    mean over the first n_keep = max(#hard, min(min_kept, #valid)) sorted positions, n_keep a tensor.
     """
-    v_logits, labels = _valid_pixels(logits, target, ignore_index)
-    n_valid = labels.numel()
-    if n_valid == 0:
-        return _zero(logits)
-    nll = _pixel_nll(v_logits, labels)
+    target, valid = _valid_target(logits, target, ignore_index)
+    _, nll = _log_probs(logits, target, valid)
+    nll, valid = nll.reshape(-1), valid.reshape(-1)
+    n_valid = valid.sum()
     p_true = torch.exp(-nll.detach())  # selection only: no gradient through the choice
-    want = default_min_kept(n_valid) if min_kept is None else min(int(min_kept), n_valid)
-    n_keep = max(int((p_true < thresh).sum()), want)
-    if n_keep == 0:
-        return _zero(logits)
-    kept = torch.argsort(p_true, stable=True)[:n_keep]
-    return nll[kept].mean()
+    want = default_min_kept(n_valid) if min_kept is None else n_valid.clamp_max(int(min_kept))
+    n_keep = torch.maximum((valid & (p_true < thresh)).sum(), want)
+    order = torch.sort(torch.where(valid, p_true, torch.inf), stable=True).indices
+    rank = torch.arange(order.numel(), device=order.device)
+    kept = (rank < n_keep) & valid.gather(0, order)  # the "& valid" matters only when no pixel is valid
+    return _masked_mean(nll.gather(0, order), kept)
 
 
-def _lovasz_gradient(gt_sorted: Tensor) -> Tensor:
+def _lovasz_gradient(gt_sorted: Tensor, valid_sorted: Tensor) -> Tensor:
     """Weights of the Lovasz extension of the Jaccard loss for pixels sorted by decreasing error.
 
     Treating the first i pixels as mispredicted, the Jaccard loss of that set is
@@ -135,40 +162,32 @@ def _lovasz_gradient(gt_sorted: Tensor) -> Tensor:
     non-ground-truth pixels among the first i (missed positives leave the intersection, false positives
     join the union). The extension is sum_i e_(i) (J_i - J_(i-1)) with J_0 = 0, so the weights are the
     increments of J. The union is never 0: with G = 0 every pixel is a negative, so neg_1 = 1.
+
+    Rows (last dim) may end with ignored pixels (valid_sorted 0, gt_sorted 0): they change neither count,
+    so their weights are 0. The union is clamped at 1 only for a row without any valid pixel, where it is 0.
     """
-    gts = gt_sorted.sum()
-    intersection = gts - gt_sorted.cumsum(0)
-    union = gts + (1.0 - gt_sorted).cumsum(0)
-    jaccard = 1.0 - intersection / union
-    return torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+    gts = gt_sorted.sum(-1, keepdim=True)
+    intersection = gts - gt_sorted.cumsum(-1)
+    union = gts + (valid_sorted - gt_sorted).cumsum(-1)
+    jaccard = 1.0 - intersection / union.clamp_min(1.0)
+    return torch.cat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], dim=-1)
 
 
-def _lovasz_softmax_flat(probs: Tensor, labels: Tensor, only_present: bool) -> Tensor | None:
-    """Mean over classes of the Lovasz-Jaccard loss for (P, C) probabilities; None if no class counted."""
-    losses = []
-    for c in range(probs.shape[1]):
-        fg = (labels == c).to(probs.dtype)
-        if only_present and fg.sum() == 0:
-            continue  # a class absent from the image would only add its false-positive mass
-        errors = (fg - probs[:, c]).abs()
-        errors_sorted, order = torch.sort(errors, descending=True, stable=True)
-        losses.append(torch.dot(errors_sorted, _lovasz_gradient(fg[order])))
-    return torch.stack(losses).mean() if losses else None
+def _lovasz_rows(errors: Tensor, fg: Tensor, valid: Tensor, *, hinge: bool = False) -> Tensor:
+    """Lovasz extension of each row of (..., P) errors over its valid entries -> (...).
 
-
-def _mean_or_zero(losses: list, like: Tensor) -> Tensor:
-    losses = [x for x in losses if x is not None]
-    return torch.stack(losses).mean() if losses else _zero(like)
-
-
-def _lovasz_softmax_group(
-    probs: Tensor, target: Tensor, only_present: bool, ignore_index: int
-) -> Tensor | None:
-    """Lovasz-softmax of one group of images pooled together; None if it has no valid pixel."""
-    v_probs, labels = _valid_pixels(probs, target, ignore_index)
-    if labels.numel() == 0:
-        return None
-    return _lovasz_softmax_flat(v_probs, labels, only_present)
+    `fg` is 0/1 (0 where not valid). Entries are sorted by decreasing error (stable, as in the
+    definition), ignored ones last, so each row's sum is the one over its valid pixels alone. `hinge`
+    applies relu to the sorted errors (the Lovasz hinge sorts the raw margins). A row without a valid
+    entry gives 0.
+    """
+    key = torch.where(valid, errors, -torch.inf)
+    errors_sorted, order = torch.sort(key, dim=-1, descending=True, stable=True)
+    valid_sorted = valid.gather(-1, order)
+    weights = _lovasz_gradient(fg.gather(-1, order), valid_sorted.to(errors.dtype))
+    if hinge:
+        errors_sorted = F.relu(errors_sorted)
+    return (torch.where(valid_sorted, errors_sorted, 0.0) * weights).sum(-1)
 
 
 def lovasz_softmax_probs(
@@ -181,17 +200,25 @@ def lovasz_softmax_probs(
 ) -> Tensor:
     """Lovasz-softmax on probabilities (N, C, H, W): per batch, or averaged over images if `per_image`.
 
-    Images without valid pixels are left out of the per-image mean.
+    Per group (the batch, or each image) the mean over classes of the Lovasz-Jaccard loss; with
+    `only_present` a class absent from the group's valid pixels is left out of that mean (it would only
+    add its false-positive mass). Groups without valid pixels are left out of the mean over groups;
+    nothing valid at all gives 0.
     """
-    target = _check(probs, target)
-    if per_image:
-        parts = [
-            _lovasz_softmax_group(p[None], t[None], only_present, ignore_index)
-            for p, t in zip(probs, target, strict=True)
-        ]
-    else:
-        parts = [_lovasz_softmax_group(probs, target, only_present, ignore_index)]
-    return _mean_or_zero(parts, probs)
+    target, valid = _valid_target(probs, target, ignore_index)
+    n, c = probs.shape[:2]
+    if per_image:  # groups = images: (N, C, H*W)
+        p, t, v = probs.reshape(n, c, -1), target.reshape(n, 1, -1), valid.reshape(n, 1, -1)
+    else:  # one group, pixels in (n, h, w) order as the definition's stable sort needs: (1, C, N*H*W)
+        p, t, v = probs.transpose(0, 1).reshape(1, c, -1), target.reshape(1, 1, -1), valid.reshape(1, 1, -1)
+    classes = torch.arange(c, device=probs.device).view(1, c, 1)
+    fg = (t == classes) & v  # (G, C, P)
+    fg_f = fg.to(probs.dtype)
+    losses = _lovasz_rows((fg_f - p).abs(), fg_f, v.expand_as(fg))  # (G, C)
+    group_valid = v.any(-1)  # (G, 1)
+    counted = fg.any(-1) if only_present else group_valid.expand(-1, c)  # (G, C)
+    per_group = torch.where(counted, losses, 0.0).sum(-1) / counted.sum(-1).clamp_min(1)
+    return _masked_mean(per_group, group_valid[:, 0])
 
 
 def lovasz_softmax(
@@ -218,44 +245,37 @@ def _binary_scores(logits: Tensor) -> Tensor:
     raise ValueError(f"lovasz_hinge needs 1 or 2 channels, got {logits.shape[1]}")
 
 
-def _lovasz_hinge_flat(scores: Tensor, labels: Tensor) -> Tensor:
-    """Lovasz hinge for (P,) scores and (P,) 0/1 labels: errors are hinge margins 1 - s * sign."""
-    fg = labels.to(scores.dtype)
-    errors = 1.0 - scores * (2.0 * fg - 1.0)
-    errors_sorted, order = torch.sort(errors, descending=True, stable=True)
-    return torch.dot(F.relu(errors_sorted), _lovasz_gradient(fg[order]))
-
-
 def lovasz_hinge(
     logits: Tensor, target: Tensor, *, per_image: bool = True, ignore_index: int = IGNORE_INDEX
 ) -> Tensor:
-    """Binary Lovasz hinge (landslide class = 1), per image (averaged) or over the whole batch."""
+    """Binary Lovasz hinge (landslide class = 1), per image (averaged) or over the whole batch.
+
+    Errors are the hinge margins 1 - s * sign(y), s the landslide score; images without valid pixels are
+    left out of the per-image mean.
+    """
     target = _check(logits, target)
     scores = _binary_scores(logits)
-    if target.numel() and ((target != ignore_index) & (target > 1)).any():
-        raise ValueError("lovasz_hinge needs 0/1 targets (or ignore_index)")
-    if not per_image:
-        valid = target != ignore_index
-        if not valid.any():
-            return _zero(logits)
-        return _lovasz_hinge_flat(scores[valid], target[valid])
-    parts = []
-    for s, t in zip(scores, target, strict=True):
-        valid = t != ignore_index
-        parts.append(_lovasz_hinge_flat(s[valid], t[valid]) if valid.any() else None)
-    return _mean_or_zero(parts, logits)
+    valid = target != ignore_index
+    _require((valid & ((target < 0) | (target > 1))).any(), "lovasz_hinge needs 0/1 targets (or ignore_index)")
+    n = scores.shape[0]
+    shape = (n, -1) if per_image else (1, -1)  # groups: images, or the whole batch in (n, h, w) order
+    s, t, v = scores.reshape(shape), target.reshape(shape), valid.reshape(shape)
+    fg = ((t == 1) & v).to(s.dtype)
+    losses = _lovasz_rows(1.0 - s * (2.0 * fg - 1.0), fg, v, hinge=True)
+    return _masked_mean(losses, v.any(-1))
 
 
 def dice_loss(
     logits: Tensor, target: Tensor, *, smooth: float = 1.0, ignore_index: int = IGNORE_INDEX
 ) -> Tensor:
     """1 - soft Dice of the landslide class over all valid pixels of the batch (softmax probability)."""
-    v_logits, labels = _valid_pixels(logits, target, ignore_index)
-    if labels.numel() == 0:
-        return _zero(logits)
-    p = F.softmax(v_logits, dim=1)[:, LANDSLIDE]
-    g = (labels == LANDSLIDE).to(p.dtype)
-    return 1.0 - (2.0 * (p * g).sum() + smooth) / (p.sum() + g.sum() + smooth)
+    target, valid = _valid_target(logits, target, ignore_index)
+    p = torch.where(valid, F.softmax(logits, dim=1)[:, LANDSLIDE], 0.0)
+    g = ((target == LANDSLIDE) & valid).to(p.dtype)
+    any_valid = valid.any()
+    total = torch.where(any_valid, p.sum() + g.sum() + smooth, 1.0)  # 1 stands in when nothing is valid
+    dice = 1.0 - (2.0 * (p * g).sum() + smooth) / total
+    return dice * any_valid.to(dice.dtype)  # nothing valid: 0, still connected to logits
 
 
 def slo_loss(

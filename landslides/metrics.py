@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
+
+from landslides.constants import DECISION_THRESHOLD
 
 
 class ScoreHistogram:
@@ -46,7 +49,7 @@ class ScoreHistogram:
 class SegmentationMetrics:
     """Accumulate landslide-class metrics over batches of probabilities and labels."""
 
-    def __init__(self, threshold: float = 0.5, with_auprc: bool = True) -> None:
+    def __init__(self, threshold: float = DECISION_THRESHOLD, with_auprc: bool = True) -> None:
         self.threshold = threshold
         self.histogram = ScoreHistogram() if with_auprc else None
         self.tp = self.fp = self.fn = self.tn = 0
@@ -96,3 +99,17 @@ def _to_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().float().cpu().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def classification_metrics(prob, label, unit: str = "chips") -> dict[str, float]:
+    """Metrics of one probability per sample (a chip or a patch): the SegmentationMetrics counts, where
+    a sample is simply one 'pixel', plus AUROC; the counts are named after the unit."""
+    metrics = SegmentationMetrics()
+    metrics.update(prob, label)
+    result = metrics.compute()
+    result[unit] = result.pop("pixels")
+    result[f"positive_{unit}"] = result.pop("positive_pixels")
+    label = _to_numpy(label).astype(bool).ravel()
+    both_classes = 0 < label.sum() < label.size
+    result["auroc"] = float(roc_auc_score(label, _to_numpy(prob).ravel())) if both_classes else float("nan")
+    return result

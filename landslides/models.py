@@ -1,7 +1,18 @@
-"""Segmentation model factory over segmentation-models-pytorch.
+"""Every network the studies train, built from one self-describing spec.
 
-Models always start from random initialization (`encoder_weights=None`): hub downloads are not
-possible on the machines this workflow targets. A local weights file can be named instead.
+A spec is a small dict (`kind` plus the arguments of that kind) that is stored in each run's model.pt,
+so a trained model can be rebuilt and applied to new data without its config (`landslides.runs`).
+Kinds:
+
+- `segmentation`: a segmentation-models-pytorch network (U-Net, U-Net++, DeepLabV3+, SegFormer) with
+  `classes` logits per pixel; `scale` != 1 wraps it for scale promotion (refine); Swin encoders need
+  `input_size`, the side of the patches they will see before promotion.
+- `patch_classifier`: torchvision's ResNet50 with two logits per patch (ridgei).
+- `chip_classifier`, `sparse_segmenter`: pretrain's stage-1 siamese classifier and stage-2 model
+  (`landslides.siamese`).
+
+Models start from random initialization (`encoder_weights=None`): hub downloads are not possible on
+the machines this workflow targets. A local weights file can be named instead.
 """
 
 from __future__ import annotations
@@ -10,9 +21,12 @@ from pathlib import Path
 
 import segmentation_models_pytorch as smp
 import torch
+import torch.nn.functional as F
+import torchvision
 from torch import nn
 
 from landslides.errors import InputError
+from landslides.siamese import ChipClassifier, Segmenter
 
 ARCHITECTURES = {
     "unet": smp.Unet,
@@ -20,47 +34,112 @@ ARCHITECTURES = {
     "deeplabv3plus": smp.DeepLabV3Plus,
     "segformer": smp.Segformer,
 }
+DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)  # smp's U-Net default, cut to the encoder depth
 
 
-def build_segmentation_model(
-    arch: str,
-    encoder: str,
-    in_channels: int,
-    *,
-    classes: int = 2,
-    encoder_depth: int = 5,
-    decoder_channels: list[int] | None = None,
-    weights: str | Path | None = None,
-) -> nn.Module:
-    """A segmentation network with `classes` output logits per pixel."""
-    if arch not in ARCHITECTURES:
-        raise InputError(f"unknown model arch '{arch}' (known: {', '.join(ARCHITECTURES)})")
-    kwargs = {"encoder_name": encoder, "encoder_weights": None, "in_channels": in_channels, "classes": classes}
-    if arch in ("unet", "unetplusplus"):
-        kwargs["encoder_depth"] = encoder_depth
-        if decoder_channels is not None:
-            kwargs["decoder_channels"] = list(decoder_channels)[:encoder_depth]
-        else:
-            kwargs["decoder_channels"] = [256, 128, 64, 32, 16][:encoder_depth]
-    try:
-        model = ARCHITECTURES[arch](**kwargs)
-    except (KeyError, ValueError) as err:
-        raise InputError(f"cannot build {arch} with encoder '{encoder}': {err}") from err
-    if weights is not None:
-        load_local_weights(model, Path(weights))
+def segmentation_spec(model_config: dict, in_channels: int, *, classes: int = 2, scale: float = 1.0,
+                      input_size: int | None = None) -> dict:
+    """The spec of a config `model` block (arch, encoder, encoder_depth, decoder_channels)."""
+    return {"kind": "segmentation", "arch": model_config["arch"], "encoder": model_config["encoder"],
+            "in_channels": int(in_channels), "classes": int(classes),
+            "encoder_depth": model_config.get("encoder_depth", 5),
+            "decoder_channels": model_config.get("decoder_channels"), "scale": float(scale),
+            "input_size": input_size}
+
+
+def build_model(spec: dict, weights: str | Path | None = None) -> nn.Module:
+    """The network a spec describes, randomly initialized (torch's global RNG), or from local `weights`."""
+    builders = {"segmentation": _segmentation, "patch_classifier": _patch_classifier,
+                "chip_classifier": _chip_classifier, "sparse_segmenter": _sparse_segmenter}
+    if spec.get("kind") not in builders:
+        raise InputError(f"unknown model kind {spec.get('kind')!r} (known: {', '.join(builders)})")
+    model = builders[spec["kind"]](spec)
+    if weights:
+        # Scale promotion wraps the network: the weights belong to the network inside.
+        load_local_weights(model.model if isinstance(model, ScaledModel) else model, Path(weights))
     return model
 
 
 def build_from_config(model_config: dict, in_channels: int, classes: int = 2) -> nn.Module:
-    return build_segmentation_model(
-        model_config["arch"],
-        model_config["encoder"],
-        in_channels,
-        classes=classes,
-        encoder_depth=model_config.get("encoder_depth", 5),
-        decoder_channels=model_config.get("decoder_channels"),
-        weights=model_config.get("weights"),
-    )
+    """A segmentation network from a config `model` block, with its local weights if it names any."""
+    spec = segmentation_spec(model_config, in_channels, classes=classes)
+    return build_model(spec, weights=model_config.get("weights"))
+
+
+def build_segmentation_model(arch: str, encoder: str, in_channels: int, *, classes: int = 2,
+                             encoder_depth: int = 5, decoder_channels: list[int] | None = None,
+                             weights: str | Path | None = None) -> nn.Module:
+    config = {"arch": arch, "encoder": encoder, "encoder_depth": encoder_depth,
+              "decoder_channels": decoder_channels}
+    return build_model(segmentation_spec(config, in_channels, classes=classes), weights=weights)
+
+
+def _segmentation(spec: dict) -> nn.Module:
+    arch, encoder = spec["arch"], spec["encoder"]
+    if arch not in ARCHITECTURES:
+        raise InputError(f"unknown model arch '{arch}' (known: {', '.join(ARCHITECTURES)})")
+    kwargs = {"encoder_name": encoder, "encoder_weights": None, "in_channels": spec["in_channels"],
+              "classes": spec["classes"]}
+    depth = spec.get("encoder_depth", 5)
+    if arch in ("unet", "unetplusplus"):
+        kwargs["encoder_depth"] = depth
+        kwargs["decoder_channels"] = list(spec.get("decoder_channels") or DEFAULT_DECODER_CHANNELS)[:depth]
+    scale = float(spec.get("scale", 1.0))
+    if "swin" in encoder:
+        # timm's Swin encoders fix their input size when they are built: the promoted patch size.
+        if not spec.get("input_size"):
+            raise InputError(f"encoder '{encoder}' needs the input size (model spec key input_size)")
+        kwargs["img_size"] = scaled_size(spec["input_size"], scale)[0]
+    try:
+        net = ARCHITECTURES[arch](**kwargs)
+    except (KeyError, ValueError, RuntimeError) as err:
+        raise InputError(f"cannot build {arch} with encoder '{encoder}': {err}") from err
+    return ScaledModel(net, scale) if scale != 1.0 else net
+
+
+class ScaledModel(nn.Module):
+    """Scale promotion: resize the input by `scale`, run the network, resize the logits back.
+
+    Small landslides cover few pixels at 128x128; enlarging the patch gives them more of the network's
+    receptive field. Logits come back at the input size, so losses and metrics always see the input grid.
+    """
+
+    def __init__(self, model: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.model, self.scale = model, float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        big = F.interpolate(x, size=scaled_size(size[0], self.scale), mode="bilinear", align_corners=False)
+        logits = self.model(big)
+        return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def scaled_size(size: int, scale: float) -> tuple[int, int]:
+    side = int(round(size * scale))
+    return side, side
+
+
+def _patch_classifier(spec: dict) -> nn.Module:
+    """torchvision ResNet50, random init, two logits (no landslide / landslide)."""
+    model = torchvision.models.resnet50(weights=None, num_classes=2)
+    if spec["in_channels"] != 3:
+        model.conv1 = nn.Conv2d(spec["in_channels"], 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return model
+
+
+def patch_classifier_spec(in_channels: int) -> dict:
+    return {"kind": "patch_classifier", "in_channels": int(in_channels)}
+
+
+def _chip_classifier(spec: dict) -> nn.Module:
+    return ChipClassifier(spec["pair_channels"], spec["width"], spec["embedding_channels"])
+
+
+def _sparse_segmenter(spec: dict) -> nn.Module:
+    # The stage-1 network inside is rebuilt empty; its weights come with the segmenter's state dict.
+    stage1 = _chip_classifier(spec["stage1"]) if spec.get("stage1") else None
+    return Segmenter(spec["in_channels"], spec["width"], stage1)
 
 
 def load_local_weights(model: nn.Module, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Published numbers of the four papers, printed beside the reproduced ones (see shared REFERENCE)."""
+"""Published numbers of the four papers, printed beside the reproduced ones (sources: docs/sources.md)."""
 
 # Prapas et al., Table 1: AUPRC on the Hokkaido validation set and the Mt Talakmau test set.
 TRANSFER_AUPRC = {

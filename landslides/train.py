@@ -13,7 +13,7 @@ import copy
 import csv
 import hashlib
 import json
-import os
+import logging
 import random
 import sys
 import time
@@ -26,9 +26,18 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from landslides.constants import IGNORE_INDEX
+from landslides.files import atomic_path, save_torch
 from landslides.metrics import SegmentationMetrics
 
-IGNORE_INDEX = 255
+log = logging.getLogger(__name__)
+
+SGD_MOMENTUM = 0.9
+# scheduler: plateau halves the learning rate after PLATEAU_PATIENCE epochs without a better
+# validation score.
+PLATEAU_FACTOR = 0.5
+PLATEAU_PATIENCE = 2
+LOSS_READBACK_EVERY = 10  # batches between reads of the running loss for the progress bar (a GPU sync)
 
 
 @dataclass
@@ -57,28 +66,43 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def configure_torch(threads: int, device: torch.device, deterministic: bool = True) -> None:
+def configure_torch(threads: int, device: torch.device, deterministic: bool | None = None) -> None:
+    """Threads, and on CUDA the fast defaults: cuDNN autotuning and TF32 matmuls and convolutions.
+
+    deterministic None (the default) means: deterministic algorithms on the CPU, where they cost nothing
+    and make runs bit-identical, and not on CUDA, where they cost much speed (cuDNN autotuning is off
+    under them). True asks for them on CUDA too; they still do not make bf16 GPU runs bit-identical.
+    """
     torch.set_num_threads(threads)
-    if deterministic:
-        # warn_only: a few CUDA kernels (e.g. upsampling backward) have no deterministic version.
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    if deterministic is None:
+        deterministic = device.type != "cuda"
+    # warn_only: a few CUDA kernels (e.g. upsampling backward) have no deterministic version.
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = not deterministic
         torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
 
 def build_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
-    params, lr, wd = model.parameters(), cfg["lr"], cfg["weight_decay"]
+    params, lr, wd = list(model.parameters()), cfg["lr"], cfg["weight_decay"]
+    # One fused kernel for the whole update on CUDA instead of several per parameter tensor.
+    fused = {"fused": True} if params and params[0].is_cuda else {}
     if cfg["optimizer"] == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, **fused)
     if cfg["optimizer"] == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=0.9)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused)
+    return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=SGD_MOMENTUM, **fused)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict):
     if cfg["scheduler"] == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=PLATEAU_FACTOR,
+                                                          patience=PLATEAU_PATIENCE)
+    if cfg["scheduler"] == "plateau_train_loss":
+        # The authors' transfer code: ReduceLROnPlateau on the training loss with PyTorch's defaults
+        # (factor 0.1, patience 10), so within 10 epochs it never lowers the learning rate.
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min")
     if cfg["scheduler"] == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg["epochs"])
     return None
@@ -94,17 +118,24 @@ def landslide_probability(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits.float(), dim=1)[:, 1]
 
 
+def chip_probability(logits: torch.Tensor) -> torch.Tensor:
+    """(N,) logits of a one-logit chip classifier -> (N,) float32 landslide probability."""
+    return torch.sigmoid(logits.float())
+
+
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
-    """Landslide probabilities (N, H, W) float32 on the CPU."""
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device,
+            output: Callable[[torch.Tensor], torch.Tensor] = landslide_probability) -> torch.Tensor:
+    """`output(logits)` of every image, batch by batch, float32 on the CPU: by default landslide
+    probabilities (N, H, W) of a two-class segmenter; `chip_probability` for a chip classifier."""
     model.eval()
     out = []
     for start in range(0, images.shape[0], batch_size):
         batch = images[start : start + batch_size].to(device, non_blocking=True)
-        if device.type == "cuda":
+        if device.type == "cuda" and batch.ndim == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         with autocast(device):
-            out.append(landslide_probability(model(batch)).cpu())
+            out.append(output(model(batch)).cpu())
     return torch.cat(out) if out else torch.empty(0)
 
 
@@ -138,10 +169,25 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def load_checkpoint(path: Path, key: str) -> dict | None:
+    """The resumable state at `path` if it belongs to this run (same fingerprint), else None.
+
+    A checkpoint that cannot be read (a crash while the disk was full, a copied-over file) must not block
+    the run for good: it is set aside as <name>.unreadable with a one-line warning, and training starts
+    from scratch.
+    """
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        fingerprint_of_state = state["fingerprint"]
+    except Exception as err:  # any failure to read means the same thing: the file is unusable
+        aside = path.with_name(path.name + ".unreadable")
+        path.replace(aside)
+        log.warning("%s: unreadable checkpoint (%s), moved to %s; training starts from scratch", path,
+                    type(err).__name__, aside.name)
+        return None
+    return state if fingerprint_of_state == key else None
 
 
 @dataclass
@@ -150,6 +196,7 @@ class FitResult:
     best_score: float
     best_val_metrics: dict
     history: list[dict]
+    stopped_early: bool = False
 
 
 def fit(
@@ -157,8 +204,9 @@ def fit(
     train: Split,
     val: Split,
     cfg: dict,
-    run_dir: Path,
     *,
+    checkpoint: Path,
+    history_path: Path,
     seed: int,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     device: torch.device,
@@ -169,12 +217,17 @@ def fit(
     """Train `model` in place; on return it holds the weights of the best validation epoch.
 
     cfg: the `training` section (epochs, batch_size, eval_batch_size, optimizer, lr, weight_decay,
-    scheduler, grad_clip, selection_metric). run_id: everything else that defines the run (for the
-    resume fingerprint). evaluate_fn(model, val_split) -> metrics replaces the pixel-metric
-    validation for models that are not segmenters (the stage-1 chip classifier).
+    scheduler, grad_clip, selection_metric, selection, early_stopping). selection "best" keeps the
+    epoch with the best validation score, "last" the last epoch (the score is still recorded);
+    early_stopping N ends training after N epochs without a better score (None: never).
+    run_id: everything else that defines the run (for the resume fingerprint).
+    evaluate_fn(model, val_split) -> metrics replaces the pixel-metric validation for models that are
+    not segmenters (the stage-1 chip classifier).
+    checkpoint: the resumable state written after every epoch (the job removes it once its outputs are
+    written); history_path: one CSV row per epoch.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / "state.pt"
+    checkpoint, history_path = Path(checkpoint), Path(history_path)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     key = fingerprint({"cfg": cfg, "seed": seed, "run": run_id, "data": data_fingerprint(train, val),
                        "code": code_fingerprint()})
     seed_everything(seed)
@@ -188,46 +241,58 @@ def fit(
 
     start_epoch, best = 0, {"score": -float("inf"), "epoch": -1, "metrics": {}, "weights": None}
     history: list[dict] = []
-    if state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
-        if state["fingerprint"] == key:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(state["scheduler"])
-            start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
-            print(f"resuming {run_dir} after epoch {state['epoch']}", file=sys.stderr)
+    state = load_checkpoint(checkpoint, key)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
+        print(f"resuming from {checkpoint} after epoch {state['epoch']}", file=sys.stderr)
 
+    keep_last = cfg.get("selection", "best") == "last"
+    patience = cfg.get("early_stopping")
+    stopped_early = False
     for epoch in range(start_epoch, cfg["epochs"]):
-        row = _train_one_epoch(model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
+        if patience is not None and best["epoch"] >= 0 and epoch - best["epoch"] > patience and not keep_last:
+            stopped_early = True
+            print(f"early stopping before epoch {epoch + 1}: no better validation "
+                  f"{cfg['selection_metric']} since epoch {best['epoch'] + 1}", file=sys.stderr)
+            break
+        row = train_one_epoch(model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
         if evaluate_fn is None:
             val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device)
         else:
             val_metrics = evaluate_fn(model, val_dev)
         score = val_metrics[cfg["selection_metric"]]
         score = -float("inf") if np.isnan(score) else score
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        if cfg["scheduler"] == "plateau_train_loss":
+            scheduler.step(row["train_loss"])
+        elif isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(score)
         elif scheduler is not None:
             scheduler.step()
-        if score > best["score"]:
+        if keep_last:  # the current weights are the last epoch's: nothing to copy
+            best = {"score": score, "epoch": epoch, "metrics": val_metrics, "weights": None}
+        elif score > best["score"]:
             best = {"score": score, "epoch": epoch, "metrics": val_metrics,
                     "weights": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
         history.append(row)
-        _write_history(history, run_dir / "history.csv")
-        save_atomic({"fingerprint": key, "epoch": epoch, "model": model.state_dict(),
+        _write_history(history, history_path)
+        save_torch({"fingerprint": key, "epoch": epoch, "model": model.state_dict(),
                      "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                     "best": best, "history": history}, state_path)
+                     "best": best, "history": history}, checkpoint)
 
-    _write_history(history, run_dir / "history.csv")  # also when a resumed run had no epoch left to train
+    _write_history(history, history_path)  # also when a resumed run had no epoch left to train
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
-    return FitResult(best["epoch"], best["score"], best["metrics"], history)
+    return FitResult(best["epoch"], best["score"], best["metrics"], history, stopped_early)
 
 
-def _train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, device, augment) -> dict:
+def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, device, augment) -> dict:
+    """One pass over `train` in a seeded order: index, augment, forward, loss, backward, step."""
     # Every random stream of this epoch derives from (seed, epoch): resuming needs no saved RNG state.
     torch.manual_seed(seed * 100_003 + epoch)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
@@ -256,7 +321,7 @@ def _train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, 
         optimizer.step()
         total_loss += loss.detach() * len(index)
         seen += len(index)
-        if step % 10 == 0 or step == len(batches) - 1:
+        if step % LOSS_READBACK_EVERY == 0 or step == len(batches) - 1:
             bar.set_postfix(loss=f"{total_loss.item() / seen:.4f}")
     seconds = time.perf_counter() - started
     return {"epoch": epoch, "train_loss": total_loss.item() / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
@@ -265,9 +330,7 @@ def _train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, 
 
 def _write_history(history: list[dict], path: Path) -> None:
     fields = list(dict.fromkeys(k for row in history for k in row))
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(history)
-    os.replace(tmp, path)

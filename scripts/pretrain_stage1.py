@@ -1,8 +1,7 @@
 """Snakemake job: train the stage-1 chip classifier of one pretraining region."""
 
-from pathlib import Path
-
 from landslides.jobs import run_job
+from landslides.runs import RunFiles
 from landslides.sar.chips import open_chip_store
 from landslides.studies.pretrain import train_stage1
 
@@ -11,7 +10,7 @@ def main(snakemake):
     metrics = train_stage1(
         open_chip_store(snakemake.input.store),
         snakemake.params.study,
-        Path(snakemake.output.model).parent,
+        RunFiles.from_outputs(snakemake.output),
         threads=snakemake.threads,
         device_name=snakemake.params.device,
         deterministic=snakemake.params.deterministic,

@@ -1,8 +1,7 @@
 """Snakemake job: train and evaluate one stage-2 cell (pretraining x size x seed)."""
 
-from pathlib import Path
-
 from landslides.jobs import run_job
+from landslides.runs import RunFiles
 from landslides.sar.chips import open_chip_store
 from landslides.studies.pretrain import train_stage2
 
@@ -12,11 +11,11 @@ def main(snakemake):
     metrics = train_stage2(
         open_chip_store(snakemake.input.store),
         snakemake.input.stage1 or None,  # empty for the arm without pretraining
+        RunFiles.from_outputs(snakemake.output),
         pretraining=cell["pretraining"],
         size=cell["size"],
         seed=int(cell["seed"]),
         study=snakemake.params.study,
-        run_dir=Path(snakemake.output.metrics).parent,
         threads=snakemake.threads,
         device_name=snakemake.params.device,
         deterministic=snakemake.params.deterministic,

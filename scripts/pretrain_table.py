@@ -23,7 +23,7 @@ def main(snakemake):
                    note=pretrain.table_note(study, stage1))
     pretrain.plot_metrics(tidy, out.metrics, out.metrics_pdf)
     runs = [json.loads(Path(p).read_text()) for p in snakemake.input.metrics]
-    pixel_m = pretrain.pixel_size(open_chip_store(snakemake.input.store))
+    pixel_m = pretrain.store_pixel_size(open_chip_store(snakemake.input.store))
     pretrain.plot_maps(snakemake.input.predictions, runs, study["figure_chips"], pixel_m, out.maps,
                        out.maps_pdf)
     print(table[shown].to_string())

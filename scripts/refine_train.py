@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from landslides.jobs import run_job
+from landslides.runs import RunFiles
 from landslides.studies.refine import run_training
 
 
@@ -12,7 +13,7 @@ def main(snakemake):
         snakemake.params.data_root,
         snakemake.wildcards.run,
         snakemake.params.study,
-        Path(snakemake.output.metrics).parent,
+        RunFiles.from_outputs(snakemake.output),
         round_index=int(snakemake.wildcards.round),
         previous=Path(previous) if previous else None,
         threads=snakemake.threads,

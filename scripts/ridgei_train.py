@@ -3,15 +3,16 @@
 from pathlib import Path
 
 from landslides.jobs import run_job
-from landslides.studies.ridgei import load_parts, run_method
+from landslides.runs import RunFiles
+from landslides.studies.ridgei import MapFiles, load_parts, run_method
 
 
 def main(snakemake):
-    cell, study, given = snakemake.params.cell, snakemake.params.study, snakemake.input
+    cell, study, given, out = snakemake.params.cell, snakemake.params.study, snakemake.input, snakemake.output
     parts = load_parts(study["scene"], image=given.get("image"), label=given.get("label"),
                        tiles=given.get("tiles"))
-    metrics = run_method(parts, cell["method"], study, int(cell["seed"]),
-                         Path(snakemake.output.metrics).parent, threads=snakemake.threads,
+    metrics = run_method(parts, cell["method"], study, int(cell["seed"]), RunFiles.from_outputs(out),
+                         MapFiles(Path(out.score), Path(out.map)), threads=snakemake.threads,
                          device_name=snakemake.params.device, deterministic=snakemake.params.deterministic)
     print({key: metrics["test"].get(key) for key in ("accuracy", "f1", "miou", "iou")})
 

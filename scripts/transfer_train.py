@@ -1,8 +1,7 @@
 """Snakemake job: train and evaluate one cell of the transfer grid."""
 
-from pathlib import Path
-
 from landslides.jobs import run_job
+from landslides.runs import RunFiles
 from landslides.sar.chips import open_chip_store
 from landslides.studies.transfer import run_cell
 
@@ -12,11 +11,12 @@ def main(snakemake):
     metrics = run_cell(
         open_chip_store(snakemake.input.train_store),
         open_chip_store(snakemake.input.test_store),
+        RunFiles.from_outputs(snakemake.output),
+        snakemake.output.probability_map,
         features=cell["features"],
         augmentation=cell["augmentation"],
         seed=int(cell["seed"]),
         study=snakemake.params.study,
-        run_dir=Path(snakemake.output.metrics).parent,
         threads=snakemake.threads,
         device_name=snakemake.params.device,
         deterministic=snakemake.params.deterministic,

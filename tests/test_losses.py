@@ -1,4 +1,5 @@
-"""Losses against hand computations on tiny tensors, ignore_index and gradients."""
+"""Losses against hand computations on tiny tensors, ignore_index and gradients, and against the former
+boolean-indexing implementations (the specification) on random tensors and edge cases."""
 
 import math
 
@@ -10,6 +11,7 @@ from landslides.losses import (
     LOSSES,
     build_loss,
     cross_entropy,
+    default_min_kept,
     dice_loss,
     lovasz_hinge,
     lovasz_softmax,
@@ -164,3 +166,243 @@ def test_build_loss_errors_and_parameters():
         build_loss("ce", gamma=2.0)
     loss = build_loss("soft_ce", smoothing=0.0)
     assert loss(LOGITS, TARGET).item() == pytest.approx(cross_entropy(LOGITS, TARGET).item())
+
+
+def test_invalid_class_ids_raise_value_error_on_cpu():
+    target = _target([1, 2])
+    for name in ("ce", "soft_ce", "ohem", "lovasz", "dice", "slo"):
+        with pytest.raises(ValueError, match="class ids outside 0..1"):
+            build_loss(name)(LOGITS, target)
+    with pytest.raises(ValueError, match="0/1 targets"):
+        lovasz_hinge(LOGITS, target)
+    assert cross_entropy(LOGITS, _target([1, 255])).item() == pytest.approx(math.log(4 / 3))  # 255 is no id
+
+
+# ---- the specification: the boolean-indexing implementations the losses had before they were made
+# sync-free (landslides/losses.py at commit d6a53d9). They select the valid pixels with x[mask], skip absent
+# classes and empty images in Python and sort only the selected pixels: simple to read, but every step
+# waits for the GPU. The sync-free losses must give the same values and gradients on every input.
+
+
+def _ref_valid_pixels(logits, target, ignore_index=255):
+    c = logits.shape[1]
+    flat_logits = logits.permute(0, 2, 3, 1).reshape(-1, c)
+    flat_target = target.reshape(-1).long()
+    valid = flat_target != ignore_index
+    return flat_logits[valid], flat_target[valid]
+
+
+def _ref_zero(logits):
+    return logits.sum() * 0.0
+
+
+def _ref_pixel_nll(logits, labels):
+    return -torch.log_softmax(logits, dim=1).gather(1, labels[:, None])[:, 0]
+
+
+def ref_cross_entropy(logits, target, *, ignore_index=255):
+    v_logits, labels = _ref_valid_pixels(logits, target, ignore_index)
+    if labels.numel() == 0:
+        return _ref_zero(logits)
+    return _ref_pixel_nll(v_logits, labels).mean()
+
+
+def ref_soft_cross_entropy(logits, target, *, smoothing=0.1, ignore_index=255):
+    v_logits, labels = _ref_valid_pixels(logits, target, ignore_index)
+    if labels.numel() == 0:
+        return _ref_zero(logits)
+    log_p = torch.log_softmax(v_logits, dim=1)
+    nll = -log_p.gather(1, labels[:, None])[:, 0]
+    return ((1.0 - smoothing) * nll + smoothing * -log_p.mean(dim=1)).mean()
+
+
+def ref_ohem_cross_entropy(logits, target, *, thresh=0.7, min_kept=None, ignore_index=255):
+    v_logits, labels = _ref_valid_pixels(logits, target, ignore_index)
+    n_valid = labels.numel()
+    if n_valid == 0:
+        return _ref_zero(logits)
+    nll = _ref_pixel_nll(v_logits, labels)
+    p_true = torch.exp(-nll.detach())
+    want = max(1, int(0.1 * n_valid)) if min_kept is None else min(int(min_kept), n_valid)
+    n_keep = max(int((p_true < thresh).sum()), want)
+    if n_keep == 0:
+        return _ref_zero(logits)
+    kept = torch.argsort(p_true, stable=True)[:n_keep]
+    return nll[kept].mean()
+
+
+def _ref_lovasz_gradient(gt_sorted):
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.cumsum(0)
+    union = gts + (1.0 - gt_sorted).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    return torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+
+
+def _ref_lovasz_softmax_flat(probs, labels, only_present):
+    losses = []
+    for c in range(probs.shape[1]):
+        fg = (labels == c).to(probs.dtype)
+        if only_present and fg.sum() == 0:
+            continue
+        errors = (fg - probs[:, c]).abs()
+        errors_sorted, order = torch.sort(errors, descending=True, stable=True)
+        losses.append(torch.dot(errors_sorted, _ref_lovasz_gradient(fg[order])))
+    return torch.stack(losses).mean() if losses else None
+
+
+def _ref_mean_or_zero(losses, like):
+    losses = [x for x in losses if x is not None]
+    return torch.stack(losses).mean() if losses else _ref_zero(like)
+
+
+def ref_lovasz_softmax_probs(probs, target, *, per_image=False, only_present=True, ignore_index=255):
+    def group(p, t):
+        v_probs, labels = _ref_valid_pixels(p, t, ignore_index)
+        return None if labels.numel() == 0 else _ref_lovasz_softmax_flat(v_probs, labels, only_present)
+
+    if per_image:
+        return _ref_mean_or_zero([group(p[None], t[None]) for p, t in zip(probs, target)], probs)
+    return _ref_mean_or_zero([group(probs, target)], probs)
+
+
+def ref_lovasz_softmax(logits, target, *, per_image=False, only_present=True, ignore_index=255):
+    return ref_lovasz_softmax_probs(torch.softmax(logits, dim=1), target, per_image=per_image,
+                                    only_present=only_present, ignore_index=ignore_index)
+
+
+def _ref_lovasz_hinge_flat(scores, labels):
+    fg = labels.to(scores.dtype)
+    errors = 1.0 - scores * (2.0 * fg - 1.0)
+    errors_sorted, order = torch.sort(errors, descending=True, stable=True)
+    return torch.dot(torch.relu(errors_sorted), _ref_lovasz_gradient(fg[order]))
+
+
+def ref_lovasz_hinge(logits, target, *, per_image=True, ignore_index=255):
+    scores = logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits[:, 0]
+    if not per_image:
+        valid = target != ignore_index
+        if not valid.any():
+            return _ref_zero(logits)
+        return _ref_lovasz_hinge_flat(scores[valid], target[valid])
+    parts = []
+    for s, t in zip(scores, target):
+        valid = t != ignore_index
+        parts.append(_ref_lovasz_hinge_flat(s[valid], t[valid]) if valid.any() else None)
+    return _ref_mean_or_zero(parts, logits)
+
+
+def ref_dice_loss(logits, target, *, smooth=1.0, ignore_index=255):
+    v_logits, labels = _ref_valid_pixels(logits, target, ignore_index)
+    if labels.numel() == 0:
+        return _ref_zero(logits)
+    p = torch.softmax(v_logits, dim=1)[:, 1]
+    g = (labels == 1).to(p.dtype)
+    return 1.0 - (2.0 * (p * g).sum() + smooth) / (p.sum() + g.sum() + smooth)
+
+
+def ref_slo_loss(logits, target, *, soft_weight=1.0, lovasz_weight=1.0, ohem_weight=1.0, smoothing=0.1,
+                 thresh=0.7, min_kept=None, per_image=False, ignore_index=255):
+    return (soft_weight * ref_soft_cross_entropy(logits, target, smoothing=smoothing, ignore_index=ignore_index)
+            + lovasz_weight * ref_lovasz_softmax(logits, target, per_image=per_image, ignore_index=ignore_index)
+            + ohem_weight * ref_ohem_cross_entropy(logits, target, thresh=thresh, min_kept=min_kept,
+                                                   ignore_index=ignore_index))
+
+
+REFERENCE = {
+    "ce": ref_cross_entropy,
+    "soft_ce": ref_soft_cross_entropy,
+    "ohem": ref_ohem_cross_entropy,
+    "lovasz": ref_lovasz_softmax,
+    "lovasz_hinge": ref_lovasz_hinge,
+    "dice": ref_dice_loss,
+    "slo": ref_slo_loss,
+}
+
+# Every loss with its defaults and the parameters that change its code path.
+PARAMS = [
+    ("ce", {}),
+    ("soft_ce", {}),
+    ("soft_ce", {"smoothing": 0.0}),
+    ("soft_ce", {"smoothing": 1.5}),
+    ("ohem", {}),
+    ("ohem", {"min_kept": 0}),
+    ("ohem", {"min_kept": 10}),
+    ("ohem", {"min_kept": 10**9}),  # more than there are valid pixels: all of them
+    ("ohem", {"thresh": 0.2, "min_kept": 3}),
+    ("ohem", {"thresh": 0.99, "min_kept": 1}),
+    ("lovasz", {}),
+    ("lovasz", {"per_image": True}),
+    ("lovasz", {"only_present": False}),
+    ("lovasz", {"per_image": True, "only_present": False}),
+    ("lovasz_hinge", {}),
+    ("lovasz_hinge", {"per_image": False}),
+    ("dice", {}),
+    ("dice", {"smooth": 0.0}),
+    ("slo", {}),
+    ("slo", {"per_image": True, "min_kept": 5, "soft_weight": 0.5}),
+]
+
+
+def _case(kind: str):
+    """(logits, target) of one edge case: random scores, 255 = ignored."""
+    gen = torch.Generator().manual_seed(sum(map(ord, kind)))
+    n, h, w = (16, 32, 32) if kind == "large" else (3, 6, 7)
+    logits = torch.randn(n, 2, h, w, generator=gen) * 3
+    target = torch.randint(0, 2, (n, h, w), generator=gen)
+    ignore = torch.rand(n, h, w, generator=gen) < 0.3
+    if kind == "ties":  # logits on a coarse grid: many equal errors and probabilities (stable-sort order)
+        logits = torch.randint(-6, 7, (n, 2, h, w), generator=gen) / 2.0
+    elif kind == "saturated":
+        logits = logits * 30
+    elif kind == "float64":
+        logits = logits.double()
+    elif kind == "all_ignored":
+        ignore[:] = True
+    elif kind == "landslide_absent":
+        target[:] = 0
+    elif kind == "background_absent":
+        target[:] = 1
+    elif kind == "few_valid":  # 4 valid pixels: fewer than min_kept=10 and the default 10 %
+        ignore[:] = True
+        ignore[0, 0, :4] = False
+    elif kind == "image_without_valid_pixel":
+        ignore[1] = True
+    elif kind == "one_class_per_image":
+        target[0], target[1] = 0, 1
+    target[ignore] = IGNORE
+    return logits, target
+
+
+IGNORE = 255
+CASES = ["random", "large", "ties", "saturated", "float64", "all_ignored", "landslide_absent",
+         "background_absent", "few_valid", "image_without_valid_pixel", "one_class_per_image"]
+
+
+def _value_and_grad(fn, logits, target, params):
+    logits = logits.clone().requires_grad_()
+    loss = fn(logits, target, **params)
+    (grad,) = torch.autograd.grad(loss, logits)
+    return loss.detach(), grad
+
+
+@pytest.mark.parametrize("kind", CASES)
+@pytest.mark.parametrize(("name", "params"), PARAMS, ids=[f"{n}-{p}" for n, p in PARAMS])
+def test_matches_reference_values_and_gradients(name, params, kind):
+    logits, target = _case(kind)
+    value, grad = _value_and_grad(LOSSES[name], logits, target, params)
+    ref_value, ref_grad = _value_and_grad(REFERENCE[name], logits, target, params)
+    torch.testing.assert_close(value, ref_value, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-5, atol=1e-6)
+    assert torch.isfinite(value) and torch.isfinite(grad).all()
+    if kind == "all_ignored":  # defined as 0, with zero gradients (the former behaviour)
+        assert value.item() == 0.0 and grad.abs().sum() == 0
+
+
+def test_reference_table_covers_every_loss():
+    assert set(REFERENCE) == set(LOSSES) == {name for name, _ in PARAMS}
+
+
+def test_default_min_kept_on_tensors_equals_python():
+    for n in [0, 1, 9, 10, 11, 99, 100, 101, 16384, 262143, 262144, 10**7 + 9]:
+        assert int(default_min_kept(torch.tensor(n))) == default_min_kept(n), n

@@ -12,6 +12,9 @@ import xarray as xr
 from landslides.config import load_schema, validate_config
 from landslides.errors import InputError
 from landslides.losses import build_loss
+from landslides.metrics import classification_metrics
+from landslides.runs import RunFiles
+from landslides.sar.selection import chip_partition
 from landslides.siamese import ChipClassifier, Segmenter
 from landslides.studies import pretrain
 from landslides.train import Split, fit, select_device
@@ -111,7 +114,8 @@ def test_frozen_through_fit(tmp_path):
     model = Segmenter(4, 8, stage1)
     images = torch.randn(8, 4, 16, 16)
     target = (images[:, 3] < 0).long()
-    fit(model, Split(images, target), Split(images, target), TRAINING, tmp_path, seed=0,
+    fit(model, Split(images, target), Split(images, target), TRAINING, checkpoint=tmp_path / "state.pt",
+        history_path=tmp_path / "history.csv", seed=0,
         loss_fn=build_loss("dice"), device=select_device("cpu"))
     for key, value in model.stage1.state_dict().items():
         assert torch.equal(value, before[key]), key
@@ -157,7 +161,7 @@ def test_count_errors_by_hand():
 
 
 def test_chip_metrics_and_quirk_loss():
-    m = pretrain.chip_metrics(np.array([0.9, 0.6, 0.4, 0.1]), np.array([1, 0, 1, 0]))
+    m = classification_metrics(np.array([0.9, 0.6, 0.4, 0.1]), np.array([1, 0, 1, 0]))
     assert m["accuracy"] == 0.5 and m["precision"] == 0.5 and m["recall"] == 0.5 and m["auroc"] == 0.75
     logits, target = torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0])
     quirk = pretrain.stage1_loss("batch_softmax_ce")(logits, target)
@@ -166,7 +170,7 @@ def test_chip_metrics_and_quirk_loss():
 
 def test_partition_and_test_set():
     store = hand_store()
-    part = pretrain.chip_partition(store)
+    part = chip_partition(store)
     assert set(part) == {"train", "val", "test"}
     test = pretrain.test_indices(store, landslide=2, landslide_free=None)
     has = store["has_landslide"].values
@@ -179,13 +183,14 @@ def test_partition_and_test_set():
 def test_end_to_end(tmp_path):
     store = hand_store()
     study = study_config(sizes=[2, "all"], seeds=[0])
-    s1 = pretrain.train_stage1(store, study, tmp_path / "stage1", threads=1, device_name="cpu")
+    s1 = pretrain.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1, device_name="cpu")
     assert set(s1["test"]) >= {"accuracy", "precision", "recall", "auroc"} and s1["chips"]["train"] == 12
     files = []
     for arm, size in (("none", "2"), ("hokkaido", "2"), ("none", "all"), ("hokkaido", "all")):
         run_dir = tmp_path / arm / size
         model = tmp_path / "stage1" / "model.pt" if arm != "none" else None
-        m = pretrain.train_stage2(store, model, pretraining=arm, size=size, seed=0, study=study, run_dir=run_dir,
+        m = pretrain.train_stage2(store, model, RunFiles.in_folder(run_dir), pretraining=arm, size=size, seed=0,
+                                  study=study,
                                   threads=1, device_name="cpu")
         assert m["chips"]["train"] == (2 if size == "2" else 12)
         assert m["train_landslide_free"] == m["chips"]["train"] // 2

@@ -15,7 +15,11 @@ from landslides.errors import InputError
 from landslides.l4s.augment import N_SPECTRAL, L4SAugmentation, color_perturbation, random_flips, random_rot90
 from landslides.l4s.pseudo import IGNORE_INDEX, ensemble_mean, label_summary, pseudo_labels
 from landslides.l4s.synthetic import write_synthetic_l4s
+from landslides.models import ScaledModel, build_model
+from landslides.normalization import domain_stats
+from landslides.runs import RunFiles, read_predictions
 from landslides.studies import refine
+from landslides.workflow_layout import job_study
 
 AUGMENT = {"flip": True, "rot90": True, "color": {"p": 1.0, "gain": 0.2, "offset": 0.3, "band_jitter": 0.1}}
 
@@ -32,7 +36,10 @@ def default_study(**overrides) -> dict:
 @pytest.mark.parametrize("scale", [1, 2.5, 4])
 def test_scaled_model_returns_128_logits(scale):
     model_config = {"arch": "unet", "encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [8, 8, 8]}
-    model = refine.build_model(model_config, scale)
+    model = build_model(refine.model_spec({"model_config": model_config, "scale": scale}))
+    if scale == 1:  # no promotion: the network itself, no wrapper
+        assert not isinstance(model, ScaledModel)
+        return
     seen = []
     model.model.register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].shape[-1]))
     with torch.no_grad():
@@ -45,21 +52,22 @@ def test_scaled_model_returns_128_logits(scale):
 def test_every_paper_model_family_builds_offline(name):
     """U-Net ResNet, U-Net EfficientNet, SegFormer (MiT) and a Swin encoder, random init, no download.
     The paper-sized encoders of config/paper.yaml are built; small ones of the same family run forward."""
-    paper = yaml.safe_load(open("config/paper.yaml"))["refine"]["models"][name]
-    model = refine.build_model(dict(paper, weights=None, encoder_depth=5, decoder_channels=None), scale=4)
+    paper = yaml.safe_load(Path("config/paper.yaml").read_text())["refine"]["models"][name]
+    model = build_model(refine.model_spec({"model_config": dict(paper, encoder_depth=5, decoder_channels=None),
+                                           "scale": 4}))
     assert sum(p.numel() for p in model.parameters()) > 1_000_000
     small = {"resnet": "resnet18", "efficientnet": "efficientnet-b0", "segformer": "mit_b0",
              "swin": "tu-swin_tiny_patch4_window7_224"}[name]
-    model = refine.build_model({"arch": paper["arch"], "encoder": small, "encoder_depth": 5, "decoder_channels": None,
-                                "weights": None}, scale=1)
+    model = build_model(refine.model_spec({"model_config": {"arch": paper["arch"], "encoder": small},
+                                           "scale": 1}))
     with torch.no_grad():
         assert model(torch.randn(1, 14, 128, 128)).shape == (1, 2, 128, 128)
 
 
-def test_scaled_model_identity_at_scale_one():
+def test_scaled_model_resizes_input_and_logits_back():
     net = torch.nn.Conv2d(14, 2, 1)
     x = torch.randn(1, 14, 128, 128)
-    assert torch.equal(refine.ScaledModel(net, 1)(x), net(x))
+    assert ScaledModel(net, 2)(x).shape == (1, 2, 128, 128)
 
 
 # ---- augmentations ----
@@ -140,11 +148,11 @@ def test_domain_stats_modes():
     rng = np.random.default_rng(0)
     images = {"train": rng.normal(0, 1, (2, 14, 4, 4)), "val": rng.normal(5, 2, (2, 14, 4, 4)),
               "test": rng.normal(-3, 1, (2, 14, 4, 4))}
-    separated = refine.domain_stats("separated", images)
+    separated = domain_stats("separated", images)
     np.testing.assert_allclose(separated["val"].mean, images["val"].mean(axis=(0, 2, 3)))
-    source = refine.domain_stats("source", images)
+    source = domain_stats("source", images)
     np.testing.assert_allclose(source["test"].mean, images["train"].mean(axis=(0, 2, 3)))
-    joint = refine.domain_stats("joint", images)
+    joint = domain_stats("joint", images)
     everything = np.concatenate(list(images.values()))
     np.testing.assert_allclose(joint["train"].std, everything.std(axis=(0, 2, 3)))
 
@@ -152,25 +160,25 @@ def test_domain_stats_modes():
 # ---- config ----
 
 def test_config_checks_name_references():
+    """The cross-field checks run with the config validation, before any job."""
     with pytest.raises(InputError, match="refine.ensemble"):
-        refine.check_config(default_study(ensemble=["nope"]))
+        default_study(ensemble=["nope"])
     with pytest.raises(InputError, match="background_threshold"):
-        refine.check_config(default_study(pseudo={"threshold": 0.5, "background_threshold": 0.6,
-                                                  "target_splits": ["val"]}))
-    refine.check_config(default_study())
+        default_study(pseudo={"threshold": 0.5, "background_threshold": 0.6, "target_splits": ["val"]})
+    default_study()
 
 
 def test_job_study_keeps_only_what_defines_the_run():
     study = default_study()
-    job = refine.job_study(study, "sn")
+    job = job_study(study, "sn")
     assert list(job["ladder"]) == ["sn"] and list(job["models"]) == ["resnet"]
     assert "rounds" not in job and "ensemble" not in job
-    assert refine.job_study(dict(study, rounds=5), "sn") == job
+    assert job_study(dict(study, rounds=5), "sn") == job
 
 
 def test_default_config_documented_in_config_markdown():
     """Every key of the refine block appears in config/README.md."""
-    text = open("config/README.md").read()
+    text = Path("config/README.md").read_text()
     for key in default_study():
         assert f"`refine.{key}`" in text, key
 
@@ -190,20 +198,20 @@ def test_tiny_study_end_to_end(tmp_path):
                 "scaled": {"loss": "slo", "scale": 1.5}},
         training={"epochs": 1, "batch_size": 3, "eval_batch_size": 6, "threads": 1},
     )
-    refine.check_config(study)
     runs = []
     for name in study["ladder"]:
         run_dir = tmp_path / "runs" / "round0" / name
-        runs.append(refine.run_training(root, name, copy.deepcopy(refine.job_study(study, name)), run_dir,
-                                        round_index=0, device_name="cpu"))
+        runs.append(refine.run_training(root, name, copy.deepcopy(job_study(study, name)),
+                                        RunFiles.in_folder(run_dir), round_index=0, device_name="cpu"))
         assert (run_dir / "metrics.json").exists() and (run_dir / "predictions.npz").exists()
+        assert not (run_dir / "state.pt").exists()  # removed once the run's files are written
     ensembles = []
     for round_index in (0, 1):
         if round_index:
             for name in study["ensemble"]:
                 run_dir = tmp_path / "runs" / "round1" / name
-                runs.append(refine.run_training(root, name, refine.job_study(study, name), run_dir, round_index=1,
-                                                previous=tmp_path / "round0.npz", device_name="cpu"))
+                runs.append(refine.run_training(root, name, job_study(study, name), RunFiles.in_folder(run_dir),
+                                                round_index=1, previous=tmp_path / "round0.npz", device_name="cpu"))
         members = [tmp_path / "runs" / f"round{round_index}" / name / "predictions.npz" for name in study["ensemble"]]
         ensembles.append(refine.run_ensemble(members, round_index, study["ensemble"],
                                              tmp_path / f"round{round_index}.npz",
@@ -215,8 +223,8 @@ def test_tiny_study_end_to_end(tmp_path):
     metrics = json.loads((tmp_path / "runs" / "round1" / "scaled" / "metrics.json").read_text())
     assert metrics["n_train_patches"] == 6 + 3 + 3  # train plus the pseudo-labelled val and test images
     assert set(metrics["pseudo_labels"]) == {"val", "test"}
-    saved = np.load(tmp_path / "round1.npz")
-    assert saved["samples_prob"].shape == (2, 128, 128) and saved["test_prob"].shape == (3, 128, 128)
+    saved = read_predictions(tmp_path / "round1.npz")
+    assert saved["samples"]["prob"].shape == (2, 128, 128) and saved["test"]["prob"].shape == (3, 128, 128)
 
     table1, table2 = refine.ladder_table(runs, ensembles), refine.rounds_table(ensembles)
     assert len(table1) == 2 + 2 + 2 and len(table2) == 2
@@ -232,13 +240,12 @@ def test_tiny_study_end_to_end(tmp_path):
 
 
 def test_real_sample_patches_read_for_maps():
-    samples = refine.read_samples(Path(__file__).parent / "data" / "l4s_samples")
+    samples = refine.read_samples(Path(__file__).resolve().parents[1] / "data" / "landslide4sense-samples")
     assert samples.images.shape == (len(samples.ids), 14, 128, 128)
     assert refine.rgb(samples.images[0]).shape == (128, 128, 3)
 
 
 def test_paper_settings_parse():
     """The refine block of config/paper.yaml validates against the schema."""
-    study = default_study(**yaml.safe_load(open("config/paper.yaml"))["refine"])
-    refine.check_config(dict(study, source="synthetic"))
+    study = default_study(**yaml.safe_load(Path("config/paper.yaml").read_text())["refine"])
     assert refine.epochs_for(study, 3799) == math.ceil(20000 * 16 / 3799)

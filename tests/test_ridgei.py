@@ -15,7 +15,9 @@ from PIL import Image
 from landslides import anomaly
 from landslides.config import validate_config
 from landslides.errors import InputError
+from landslides.metrics import classification_metrics
 from landslides.normalization import ChannelStats
+from landslides.runs import RunFiles, start_job
 from landslides.scene.synthetic import make_scene, write_scene
 from landslides.scene.tiles import patch_labels
 from landslides.studies import ridgei
@@ -82,7 +84,7 @@ def test_classifier_patch_labels_follow_min_fraction():
 
 
 def test_classification_metrics_by_hand():
-    metrics = ridgei.classification_metrics(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 0, 1, 0]))
+    metrics = classification_metrics(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 0, 1, 0]), unit="patches")
     assert metrics["accuracy"] == 0.5 and metrics["precision"] == 0.5 and metrics["recall"] == 0.5
     assert metrics["patches"] == 4 and metrics["positive_patches"] == 2
 
@@ -91,13 +93,14 @@ def test_anomaly_training_data_hold_no_landslide_pixel(scene_parts, tmp_path, mo
     seen = {}
     real_fit = ridgei.fit
 
-    def spy_fit(model, train, val, cfg, run_dir, **kwargs):
+    def spy_fit(model, train, val, cfg, **kwargs):
         seen["train"], seen["val"] = train.images.numpy().copy(), val.images.numpy().copy()
-        return real_fit(model, train, val, cfg, run_dir, **kwargs)
+        return real_fit(model, train, val, cfg, **kwargs)
 
     monkeypatch.setattr(ridgei, "fit", spy_fit)
     study = tiny_study()
-    ridgei.run_anomaly(scene_parts, study["anomaly"], 0, tmp_path, ridgei.select_device("cpu"))
+    ridgei.run_anomaly(scene_parts, study["anomaly"], 0, RunFiles.in_folder(tmp_path), _maps(tmp_path),
+                       start_job(1, "cpu"))
     stats = ridgei.band_stats(scene_parts.train)
     for name, areas, stride in (("train", scene_parts.train, 16), ("val", scene_parts.val, None)):
         every = ridgei.cut_patches(areas, stats, 32, stride)
@@ -117,11 +120,13 @@ def test_threshold_sees_only_landslide_free_validation_errors(scene_parts, tmp_p
 
     monkeypatch.setattr(ridgei, "choose_threshold", spy_choose)
     study = tiny_study()
-    first = ridgei.run_anomaly(scene_parts, study["anomaly"], 0, tmp_path / "a", ridgei.select_device("cpu"))
+    first = ridgei.run_anomaly(scene_parts, study["anomaly"], 0, RunFiles.in_folder(tmp_path / "a"),
+                               _maps(tmp_path / "a"), start_job(1, "cpu"))
     # Erasing every test label changes the test metrics but not the threshold.
     unlabelled = copy.copy(scene_parts)
     unlabelled.test = [ridgei.Area(a.image, np.zeros_like(a.label), a.transform) for a in scene_parts.test]
-    second = ridgei.run_anomaly(unlabelled, study["anomaly"], 0, tmp_path / "b", ridgei.select_device("cpu"))
+    second = ridgei.run_anomaly(unlabelled, study["anomaly"], 0, RunFiles.in_folder(tmp_path / "b"),
+                                _maps(tmp_path / "b"), start_job(1, "cpu"))
     assert first["threshold"] == second["threshold"]
     n_val_clean = first["patches"]["val_landslide_free"]
     assert calls == [(n_val_clean, 32, 32)] * 2
@@ -136,6 +141,15 @@ def test_choose_threshold_is_a_percentile():
 def test_covering_windows_reach_every_pixel():
     assert ridgei.covering_starts(100, 32) == [0, 32, 64, 68]
     assert ridgei.covering_starts(64, 32) == [0, 32]
+
+
+def _maps(folder):
+    return ridgei.MapFiles(folder / "test_score.tif", folder / "test_map.tif")
+
+
+def _run(parts, method, study, folder):
+    return ridgei.run_method(parts, method, study, 0, RunFiles.in_folder(folder), _maps(folder), threads=1,
+                             device_name="cpu")
 
 
 def _assert_run(run_dir, method):
@@ -158,7 +172,7 @@ def test_three_methods_on_a_tiny_scene(scene_parts, tmp_path):
     study = tiny_study()
     runs = []
     for method in ridgei.METHODS:
-        ridgei.run_method(scene_parts, method, study, 0, tmp_path / method, threads=1, device_name="cpu")
+        _run(scene_parts, method, study, tmp_path / method)
         runs.append(tmp_path / method / "metrics.json")
         _assert_run(tmp_path / method, method)
     from landslides.aggregate import load_runs
@@ -195,7 +209,7 @@ def test_three_methods_on_a_tiny_tile_folder(scene_files, tmp_path):
     parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     assert (len(parts.train), len(parts.val), len(parts.test)) == (3, 1, 4)
     for method in ridgei.METHODS:
-        ridgei.run_method(parts, method, study, 0, tmp_path / method, threads=1, device_name="cpu")
+        _run(parts, method, study, tmp_path / method)
         _assert_run(tmp_path / method, method)
 
 
@@ -203,7 +217,7 @@ def test_patch_larger_than_the_scene_names_the_key(scene_parts, tmp_path):
     study = tiny_study()
     study["deeplab"]["patch_size"] = 512
     with pytest.raises(InputError, match="patch_size 512"):
-        ridgei.run_method(scene_parts, "deeplab", study, 0, tmp_path, threads=1, device_name="cpu")
+        _run(scene_parts, "deeplab", study, tmp_path)
 
 
 def test_config_needs_paths_for_its_source():

@@ -45,8 +45,10 @@ def tiny_model():
 def run(tmp_path, seed=0, augment=None, cfg=TRAINING):
     torch.manual_seed(seed)
     model = tiny_model()
-    result = fit(model, tiny_data(), tiny_data(6, seed=1), cfg, tmp_path, seed=seed,
-                 loss_fn=build_loss("ce"), device=select_device("cpu"), augment=augment)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    result = fit(model, tiny_data(), tiny_data(6, seed=1), cfg, checkpoint=tmp_path / "state.pt",
+                 history_path=tmp_path / "history.csv", seed=seed, loss_fn=build_loss("ce"),
+                 device=select_device("cpu"), augment=augment)
     return model, result
 
 
@@ -114,13 +116,13 @@ KILLABLE = textwrap.dedent(
     from test_train import TRAINING, run
     import landslides.train as train
 
-    slow = train._train_one_epoch
+    slow = train.train_one_epoch
     def one_epoch(*args, **kwargs):
         row = slow(*args, **kwargs)
         print("epoch-done", flush=True)
         time.sleep(float(sys.argv[2]))  # a window in which the parent kills us
         return row
-    train._train_one_epoch = one_epoch
+    train.train_one_epoch = one_epoch
     model, result = run(Path(sys.argv[1]), cfg=dict(TRAINING, epochs=4))
     print(json.dumps(result.best_val_metrics))
     """
@@ -175,3 +177,35 @@ def test_benchmark_measures_both_paths_and_trains_the_model():
     bare, full = measure(model, tiny_data(8), dict(TRAINING), select_device("cpu"), None, repeats=2)
     assert len(bare) == len(full) == 2 and min(bare + full) > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_unreadable_checkpoint_is_set_aside_and_training_restarts(tmp_path, caplog):
+    """A truncated state.pt (a crash while the disk was full) must not block the run for good."""
+    _, clean = run(tmp_path / "clean")
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "state.pt").write_bytes(b"PK\x03\x04 truncated")
+    with caplog.at_level("WARNING"):
+        _, result = run(folder)
+    assert (folder / "state.pt.unreadable").read_bytes().startswith(b"PK")
+    assert "unreadable checkpoint" in caplog.text and "state.pt" in caplog.text
+    assert result.best_val_metrics == clean.best_val_metrics
+
+
+def test_last_epoch_selection_and_early_stopping(tmp_path):
+    """selection: last reports the final epoch (the authors' transfer code); early_stopping stops after
+    N epochs without a better validation score and keeps the best epoch's weights."""
+    _, last = run(tmp_path / "last", cfg=dict(TRAINING, selection="last"))
+    assert last.best_epoch == TRAINING["epochs"] - 1
+    assert last.best_val_metrics["auprc"] == last.history[-1]["val_auprc"]
+    # The no-skill level is a property of the data, never better than at epoch 0: patience 1 stops
+    # before the third epoch.
+    _, stopped = run(tmp_path / "stop", cfg=dict(TRAINING, selection_metric="no_skill", epochs=6, early_stopping=1))
+    assert stopped.stopped_early and len(stopped.history) == 2 and stopped.best_epoch == 0
+
+
+def test_plateau_on_training_loss_keeps_pytorch_defaults(tmp_path):
+    """The authors' scheduler: ReduceLROnPlateau on the training loss, factor 0.1 after 10 flat epochs;
+    within a short run the learning rate never changes."""
+    _, result = run(tmp_path, cfg=dict(TRAINING, scheduler="plateau_train_loss"))
+    assert {row["lr"] for row in result.history} == {TRAINING["lr"]}

@@ -3,12 +3,14 @@ end-to-end run of the default DAG on synthetic data."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -20,6 +22,22 @@ def snakemake(*args, cwd=ROOT, check=True):
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
+
+
+def planned_jobs(output: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs = []
+    for line in output.splitlines():
+        match = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
+        if match:
+            jobs.append([match[1], ""])
+        elif jobs and line.strip().startswith("wildcards: "):
+            jobs[-1][1] = line.strip().removeprefix("wildcards: ")
+    return [tuple(job) for job in jobs]
+
+
+def config_errors(result) -> list[str]:
+    return [line for line in (result.stdout + result.stderr).splitlines() if "config error" in line]
 
 
 def test_ruff_clean():
@@ -73,10 +91,81 @@ def test_unknown_config_key_stops_before_any_job(tmp_path):
     result = snakemake("-n", "--cores", "1", "--configfile", str(bad), "-d", str(tmp_path / "w"), check=False)
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if "config error" in line]
-    assert lines == [f"config error: {bad}: unknown key 'trainig' under 'transfer' "
+    assert lines == [f"config error: {bad}, line 2: unknown key 'trainig' under 'transfer' "
                      "(allowed: augment, augmentation, features, figure_chips, model, normalization, seeds, "
                      "test_region, train_region, training)"]
     assert not (tmp_path / "w" / "results").exists()
+
+
+def test_dag_is_planned_without_the_training_libraries(tmp_path):
+    """Building the DAG imports no torch, segmentation-models-pytorch, timm, kornia, xarray or h5py: a dry
+    run of config/paper.yaml takes seconds, not the ten it took to import them (issue #15)."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "--cores", "1",
+                             "--configfile", "config/paper.yaml", "-d", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    heavy = {"torch", "segmentation_models_pytorch", "timm", "kornia", "xarray", "h5py"}
+    assert imported & heavy == set()
+    assert "landslides.workflow_layout" in imported and "refine_train" in result.stdout
+
+
+def test_command_line_values_are_blamed_on_the_command_line(tmp_path):
+    result = snakemake("-n", "--cores", "1", "--config", "device=tpu", "-d", str(tmp_path), check=False)
+    assert result.returncode != 0
+    assert config_errors(result) == ["config error: --config: key 'device': 'tpu' is not one of "
+                                      "['auto', 'cpu', 'cuda']"]
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """The workflow with its own config/ folder (everything else linked), to break the default config."""
+    copy = tmp_path / "workflow"
+    copy.mkdir()
+    for name in ("workflow", "scripts", "envs", "profiles", "Snakefile"):
+        (copy / name).symlink_to(ROOT / name)
+    (copy / "config").mkdir()
+    return copy
+
+
+@pytest.mark.parametrize("text, message", [
+    ("studies: [transfer\n", "line 2: not valid YAML: did not find expected ',' or ']'"),
+    ("", "line 1: the config file is empty"),
+])
+def test_broken_default_config_names_file_and_line(workflow_copy, text, message):
+    default = workflow_copy / "config" / "config.yaml"
+    default.write_text(text)
+    result = snakemake("-n", "--cores", "1", "-s", str(workflow_copy / "Snakefile"), "-d",
+                       str(workflow_copy / "w"), check=False)
+    assert result.returncode != 0
+    errors = config_errors(result)
+    assert len(errors) == 1 and errors[0].startswith(f"config error: {default}, {message}"), errors
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+REGIONS_TEXT = """studies: [transfer]
+sar:
+  regions:
+    hokkaido: {event_date: ['20180905', '20180907']}
+    talakmau: {event_date: ['20220225', '20220226']}
+"""
+
+
+@pytest.mark.parametrize("text, message", [
+    (REGIONS_TEXT.replace("hokkaido: {", "hokkaido: {source: missing.zarr, "),
+     "line 4: key 'sar.regions.hokkaido.source': 'missing.zarr' does not exist"),
+    (REGIONS_TEXT + "transfer:\n  model: {encoder: resnet17}\n",
+     "line 7: key 'transfer.model.encoder': unknown encoder 'resnet17'"),
+])
+def test_config_problems_stop_before_any_job(tmp_path, text, message):
+    """A missing local datacube or an unknown encoder: one line before the DAG, not after data jobs ran."""
+    given = tmp_path / "given.yaml"
+    given.write_text(text)
+    result = snakemake("-n", "--cores", "1", "--configfile", str(given), "-d", str(tmp_path / "w"), check=False)
+    assert result.returncode != 0
+    errors = config_errors(result)
+    assert len(errors) == 1 and errors[0].startswith(f"config error: {given}, {message}"), errors
+    assert "MissingInputException" not in result.stdout + result.stderr
 
 
 @pytest.mark.slow
@@ -107,3 +196,13 @@ def test_tiny_end_to_end_run(tmp_path):
     # Nothing left to do: a second run is a no-op.
     again = snakemake("-n", "--cores", "2", "--configfile", "tests/data/tiny.yaml", "-d", str(workdir))
     assert "Nothing to be done" in again.stdout + again.stderr
+    # A job's params hold only what it reads (the profile reruns on params): another figure option and a new
+    # seed plan the new seed's cells and the tables, and retrain none of the existing cells.
+    changed = yaml.safe_load((ROOT / "tests" / "data" / "tiny.yaml").read_text())
+    changed["transfer"].update(figure_chips=2, seeds=[0, 1])
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed))
+    again = snakemake("-n", "--cores", "2", "--configfile", str(tmp_path / "changed.yaml"), "-d", str(workdir))
+    jobs = planned_jobs(again.stdout)
+    trained = sorted(wildcards for rule, wildcards in jobs if rule == "transfer_train")
+    assert len(trained) == 4 and all(w.endswith("seed=1") for w in trained), trained
+    assert ("transfer_table", "") in jobs

@@ -2,7 +2,9 @@
 of the 12 Sentinel-2 bands only.
 
 Runs on the training device on a whole batch, each patch drawing its own transform from the global torch
-generator (which `fit` seeds per epoch, so augmented runs stay reproducible). Geometric transforms move
+generator (which `fit` seeds per epoch, so augmented runs stay reproducible). Draws stay on the device and
+each patch's flips and rotation are selected with torch.where on a map of source pixels, applied with one
+gather: no branch on a drawn value, so the host never waits for the GPU. Geometric transforms move
 image and target together; the color perturbation never touches slope and DEM, which are terrain
 measurements, not reflectances.
 """
@@ -15,32 +17,46 @@ from torch import nn
 N_SPECTRAL = 12  # B1..B12 come first in the benchmark's band order; slope and DEM are channels 12 and 13
 
 
-def _per_sample(draw: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """(N,) bool -> (N, 1, 1, 1) for broadcasting over images, (N, 1, 1) over targets via [:, 0]."""
-    return draw.view(-1, 1, 1, 1).to(images.device)
+def _pixel_index(images: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) int64 map of each output pixel's source pixel (flat index): the identity."""
+    n, _, h, w = images.shape
+    return torch.arange(h * w, device=images.device).view(1, h, w).expand(n, h, w)
+
+
+def _flip_index(index: torch.Tensor) -> torch.Tensor:
+    """Each patch's map flipped left-right and/or up-down with probability 1/2 each."""
+    for dim in (-1, -2):
+        flip = torch.rand(index.shape[0], device=index.device) < 0.5
+        index = torch.where(flip.view(-1, 1, 1), index.flip(dim), index)
+    return index
+
+
+def _rot90_index(index: torch.Tensor) -> torch.Tensor:
+    """Each patch's map rotated by k * 90 degrees, k uniform in 0..3."""
+    k = torch.randint(0, 4, (index.shape[0],), device=index.device)
+    out = index
+    for turns in (1, 2, 3):
+        out = torch.where((k == turns).view(-1, 1, 1), torch.rot90(index, turns, dims=(-2, -1)), out)
+    return out
+
+
+def _move_pixels(images: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Apply a per-patch pixel map (N, H, W) to images and target alike: a pure permutation of pixels."""
+    n, c, h, w = images.shape
+    flat = index.reshape(n, 1, h * w)
+    images = images.reshape(n, c, h * w).gather(2, flat.expand(n, c, h * w)).view(n, c, h, w)
+    target = target.reshape(n, h * w).gather(1, flat[:, 0]).view(n, h, w)
+    return images, target
 
 
 def random_flips(images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Each patch flipped left-right and/or up-down with probability 1/2 each."""
-    n = images.shape[0]
-    for dim in (-1, -2):
-        flip = torch.rand(n, device=images.device) < 0.5
-        mask = _per_sample(flip, images)
-        images = torch.where(mask, images.flip(dim), images)
-        target = torch.where(mask[:, 0], target.flip(dim), target)
-    return images, target
+    return _move_pixels(images, target, _flip_index(_pixel_index(images)))
 
 
 def random_rot90(images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Each patch rotated by k * 90 degrees, k uniform in 0..3 (patches are square)."""
-    k = torch.randint(0, 4, (images.shape[0],), device=images.device)
-    images, target = images.clone(), target.clone()
-    for turns in (1, 2, 3):
-        chosen = k == turns
-        if chosen.any():
-            images[chosen] = torch.rot90(images[chosen], turns, dims=(-2, -1))
-            target[chosen] = torch.rot90(target[chosen], turns, dims=(-2, -1))
-    return images, target
+    return _move_pixels(images, target, _rot90_index(_pixel_index(images)))
 
 
 def color_perturbation(images: torch.Tensor, *, p: float, gain: float, offset: float,
@@ -72,10 +88,13 @@ class L4SAugmentation(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.flip:
-            images, target = random_flips(images, target)
-        if self.rot90:
-            images, target = random_rot90(images, target)
+        if self.flip or self.rot90:  # flips and rotation composed on a pixel map, then one gather
+            index = _pixel_index(images)
+            if self.flip:
+                index = _flip_index(index)
+            if self.rot90:
+                index = _rot90_index(index)
+            images, target = _move_pixels(images, target, index)
         if self.color["p"] > 0:
             images = color_perturbation(images, p=self.color["p"], gain=self.color["gain"],
                                         offset=self.color["offset"], band_jitter=self.color["band_jitter"])

@@ -18,7 +18,7 @@ ZENODO_URL = f"https://zenodo.org/records/{ZENODO_RECORD}/files"
 # config is checked; where none is pinned the one the record API publishes is used.
 ARCHIVES = {"train": "TrainData.zip", "val": "ValidData.zip", "test": "TestData.zip"}
 
-# Patch counts of the released splits (REFERENCE.md): a complete extraction has exactly these many images.
+# Patch counts of the released splits (docs/sources.md): a complete extraction has exactly these many images.
 EXPECTED_PATCHES = {"train": 3799, "val": 245, "test": 800}
 
 

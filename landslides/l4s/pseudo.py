@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from landslides.constants import IGNORE_INDEX
 from landslides.errors import InputError
-
-IGNORE_INDEX = 255
 
 
 def ensemble_mean(probabilities: list[np.ndarray]) -> np.ndarray:

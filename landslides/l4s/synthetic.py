@@ -5,10 +5,10 @@ same shapes, value scale and kinds of structure (landslides are bare soil/rock o
 vegetation; train and val/test differ in gain and land cover, as the real splits do).
 
 Value scale: the real patches are released divided by a per-band constant. All spectral constants below
-were measured on the 14 real sample patches in /work/shared/data/landslide4sense-samples/img (all pixels
-pooled; see docs/normalization.md): SAMPLE_MEAN/SAMPLE_STD per band, and three endmember spectra
-(mean of the pixels with the highest / lowest 20 % / 5 % of z(B8) - z(B4), and of pixels dark in both B8
-and B11), so synthetic spectra sit on the released scale.
+were measured on the 14 real sample patches listed in docs/sources.md (4 of them are in
+data/landslide4sense-samples; all pixels pooled; see docs/normalization.md): SAMPLE_MEAN/SAMPLE_STD per
+band, and three endmember spectra (mean of the pixels with the highest / lowest 20 % / 5 % of
+z(B8) - z(B4), and of pixels dark in both B8 and B11), so synthetic spectra sit on the released scale.
 """
 
 import os

@@ -19,6 +19,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from landslides.errors import InputError
+from landslides.sar.validate import label_problems
 from landslides.sar.zarr_io import write_zarr_atomic
 
 SAR_CHANNELS = ("vv_before", "vv_after", "vh_before", "vh_after")
@@ -49,6 +50,9 @@ def build_chip_store(cube: xr.Dataset, *, name: str, event_date: tuple[str, str]
     unknown = [c for c in channels if c not in ALL_CHANNELS]
     if unknown or not channels:
         raise InputError(f"chip store {name}: unknown channels {unknown} (known: {', '.join(ALL_CHANNELS)})")
+    problems = label_problems(cube, _cube_name(cube, name))
+    if problems:
+        raise InputError(f"chip store {name}: " + "; ".join(problems))
     kept = _orbit_selection(cube, name, orbit, keep_orbit)
     before, after = _before_after(cube, name, kept, event_date, n_looks_before, n_looks_after, skip_last_pre)
     layers = _channel_layers(cube, channels, before, after)
@@ -65,6 +69,8 @@ def build_chip_store(cube: xr.Dataset, *, name: str, event_date: tuple[str, str]
     valids = np.stack([valid[r:r + chip_size, c:c + chip_size] for r, c in origins]).astype(np.uint8)
     fraction = labels.reshape(len(origins), -1).mean(axis=1)
     positive = fraction > 0
+    if not positive.any():
+        raise InputError(_no_landslide_message(cube, name, label, chip_size))
     rows, cols = np.array([o[0] for o in origins]), np.array([o[1] for o in origins])
 
     ds = xr.Dataset(
@@ -165,6 +171,20 @@ def _chip_origins(valid: np.ndarray, size: int, name: str) -> list[tuple[int, in
     if not origins:
         raise InputError(f"chip store {name}: no {size}x{size} chip with valid pixels in a {h}x{w} cube")
     return origins
+
+
+def _no_landslide_message(cube: xr.Dataset, name: str, label: np.ndarray, chip_size: int) -> str:
+    """Why a cube gives no chip with landslides, naming the cube."""
+    inside = int((label & (cube["extraction_mask"].values > 0)).sum())
+    where = (f"its {inside} landslide pixels inside the extraction mask fall in no {chip_size}x{chip_size} "
+             "chip" if inside else "no landslide pixel inside the extraction mask")
+    return (f"chip store {name}: datacube {_cube_name(cube, name)}: {where}; the studies need chips with "
+            "landslides (transfer and pretrain train, select and test their models on them)")
+
+
+def _cube_name(cube: xr.Dataset, name: str) -> str:
+    """The cube's path when it was opened from one, else the store's name."""
+    return str(cube.encoding.get("source", name))
 
 
 def _split_names(members: np.ndarray, fractions, seed: int) -> np.ndarray:

@@ -7,7 +7,7 @@ landslides the post-event backscatter changes (vegetation removed) and the coher
 drops. Regions differ in relief, roughness, land cover, speckle looks and backscatter level, so
 training on one region and testing on another is a real transfer.
 
-Statistics of the authors' cubes (REFERENCE.md) are quoted as "natural-log" means, e.g. Hokkaido vh -1.32.
+Statistics of the authors' cubes (docs/sources.md) are quoted as "natural-log" means, e.g. Hokkaido vh -1.32.
 Read as natural logs they cannot be true: the authors' linear mean of vh is 0.0528, and the mean of a log
 cannot exceed the log of the mean (exp(-1.32) = 0.27 > 0.0528). Read as log10 they fit (10^-1.32 = 0.048),
 and they give the levels SAR over vegetated hills really has (VH about -13 dB, VV about -7 dB). So the

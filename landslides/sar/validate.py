@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from landslides.errors import InputError
+from landslides.sar.zarr_io import missing_chunks, undecodable_chunks
 
 # Variables the pipeline reads, with their dimensions. The interferometric timepair variables exist in
 # the real cubes too, but nothing downstream reads them, so a cube without them is still usable.
@@ -24,6 +25,9 @@ REQUIRED_VARS: dict[str, tuple[str, ...]] = {
     "extraction_mask": ("y", "x"),
 }
 REQUIRED_COORDS = ("timestep", "sat:orbit_state", "x", "y")
+# 0/1 variables; the chip store reads them as `> 0`.
+LABEL_VARS = {"landslides": "landslides", "extraction_mask": "inside the extraction mask"}
+ZARR_METADATA = (".zgroup", ".zarray", ".zmetadata", "zarr.json")
 TIMEPAIR_VARS = ("los_rdr_0", "los_rdr_1", "phsig_cor", "topophase_cor_0", "topophase_cor_1",
                  "topophase_flat_imag", "topophase_flat_real")
 
@@ -31,12 +35,21 @@ TIMEPAIR_VARS = ("los_rdr_0", "los_rdr_1", "phsig_cor", "topophase_cor_0", "topo
 def open_datacube(path: str | Path, event_date: tuple[str, str] | None = None) -> xr.Dataset:
     """Open the zarr cube at `path` lazily (dask, the store's chunks) and validate it.
 
-    Raises InputError with one line naming the cube for a missing path, an unreadable or truncated store,
-    and every problem `validate_datacube` finds.
+    Raises InputError with one line naming the cube for a missing path, a folder that is not a zarr
+    store, a truncated store (metadata or chunk files missing), a chunk that does not decode, labels
+    other than 0/1, and every problem `validate_datacube` finds. Every chunk of the variables and
+    coordinates the pipeline reads is listed and decoded, one chunk at a time (0.2 s for a 1024 px cube
+    of 26 timesteps, 2 s for a 3072 px one: docs/benchmarks.md), so a damaged store fails here, before
+    any output is written, and not in the middle of a job.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"datacube {path}: path does not exist")
+    if path.is_file():
+        hint = ", unzip it first" if path.suffix.lower() == ".zip" else ""
+        raise InputError(f"datacube {path}: not a zarr store (a file; a zarr store is a folder{hint})")
+    if not _looks_like_zarr(path):
+        raise InputError(f"datacube {path}: not a zarr store (no .zgroup, .zarray or zarr.json in it)")
     missing_meta = _missing_metadata(path)
     if missing_meta:
         raise InputError(f"datacube {path}: truncated store, no zarr metadata for {', '.join(missing_meta)}")
@@ -46,7 +59,9 @@ def open_datacube(path: str | Path, event_date: tuple[str, str] | None = None) -
         raise InputError(f"datacube {path}: not a readable zarr store ({_one_line(err)})") from err
     problems = validate_datacube(ds, str(path), event_date)
     if not problems:
-        problems = _read_first_chunks(ds, str(path))
+        problems = _chunk_problems(ds, path, str(path))
+    if not problems:
+        problems = label_problems(ds, str(path))
     if problems:
         raise InputError("; ".join(problems))
     return ds
@@ -95,25 +110,81 @@ def _event_problems(ds: xr.Dataset, name: str, event_date: tuple[str, str]) -> l
     return []
 
 
+def _looks_like_zarr(path: Path) -> bool:
+    """A zarr metadata file at the top of the folder or one level down (a store missing only its root
+    group file is truncated, not something else)."""
+    return any((path / f).exists() or any(path.glob(f"*/{f}")) for f in ZARR_METADATA)
+
+
 def _missing_metadata(path: Path) -> list[str]:
     """Arrays of a local zarr directory whose metadata file is gone (consolidated metadata would hide it)."""
     if not path.is_dir():
         return []
     if not any((path / f).exists() for f in (".zgroup", "zarr.json")):
         return ["the root group"]
-    return [var for var in REQUIRED_VARS
+    return [var for var in (*REQUIRED_VARS, *REQUIRED_COORDS)
             if (path / var).is_dir() and not any((path / var / f).exists() for f in (".zarray", "zarr.json"))]
 
 
-def _read_first_chunks(ds: xr.Dataset, name: str) -> list[str]:
-    """Decode the first chunk of each required variable: cheap, and catches corrupt or truncated chunks."""
+def _chunk_problems(ds: xr.Dataset, path: Path, name: str) -> list[str]:
+    """Every chunk file of the required variables and coordinates must exist and decode.
+
+    zarr reads a missing chunk as the fill value (NaN backscatter, no landslide), so a deleted chunk would
+    silently drop chips; presence is checked by listing the folders. Then each chunk is decoded, one at a
+    time, which catches a store truncated after its first chunks (a cut download, a full disk).
+    """
+    arrays = [a for a in (*REQUIRED_VARS, *REQUIRED_COORDS) if a in ds.variables]
+    # Consolidated metadata can list an array whose folder is gone; zarr would read it as all fill values.
+    problems = [f"datacube {name}: truncated store, the folder of {a!r} is missing" for a in arrays
+                if not (path / a).is_dir()]
+    if problems:
+        return problems
+    for array in arrays:
+        missing, total = missing_chunks(path, array)
+        if missing:
+            shown = ", ".join(f"{array}/{key}" for key in missing[:3]) + (", ..." if len(missing) > 3 else "")
+            problems.append(f"datacube {name}: incomplete store, {len(missing)} of {total} chunk files of "
+                            f"{array!r} are missing ({shown}); zarr would silently read them as fill values")
+    if problems:
+        return problems
+    for array in arrays:
+        bad, total = undecodable_chunks(path, array)
+        if bad:
+            key, err = bad[0]
+            problems.append(f"datacube {name}: cannot read variable {array!r}, {len(bad)} of {total} "
+                            f"chunks do not decode (first {array}/{key}: {_one_line(err)})")
+    return problems
+
+
+def label_problems(ds: xr.Dataset, name: str) -> list[str]:
+    """`landslides` and `extraction_mask` must hold 0/1 (NaN allowed: no landslide, outside the mask).
+
+    Read as the chip store reads them (`> 0`), a 2, a 5 or a 255 nodata value would become a landslide
+    or a valid pixel. The 2-D variables are loaded, as the chip store does anyway.
+    """
     problems = []
-    for var in REQUIRED_VARS:
-        first = {d: slice(0, 1) for d in ds[var].dims}
+    for var in LABEL_VARS:
+        if var not in ds.variables:
+            continue  # reported by validate_datacube
         try:
-            ds[var].isel(first).load()
-        except Exception as err:  # codec and store errors vary by zarr version
+            values = ds[var].values
+        except Exception as err:  # a cube that open_datacube did not check: codec errors surface here
             problems.append(f"datacube {name}: cannot read variable {var!r} ({_one_line(err)})")
+            continue
+        if values.dtype == bool:
+            continue
+        if np.issubdtype(values.dtype, np.floating):
+            values = values[~np.isnan(values)]
+        if values.dtype == np.uint8:
+            found = np.flatnonzero(np.bincount(values.ravel(), minlength=256))  # faster than np.unique
+        else:
+            found = np.unique(values)
+        other = found[~np.isin(found, (0, 1))]
+        if other.size:
+            shown = ", ".join(f"{v:g}" for v in other[:6].tolist()) + (", ..." if other.size > 6 else "")
+            problems.append(f"datacube {name}: variable {var!r} holds values other than 0 and 1 ({shown} in "
+                            f"{int(np.isin(values, other).sum())} pixels), which would be read as "
+                            f"{LABEL_VARS[var]}; it must hold 0/1 (NaN for no data)")
     return problems
 
 

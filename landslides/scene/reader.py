@@ -3,6 +3,7 @@
 Every problem with the input is reported as an InputError whose one-line message names the file.
 """
 
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from landslides.errors import InputError
 
 TILE_SUFFIXES = (".png", ".tif", ".tiff")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Scene:
@@ -26,6 +29,7 @@ class Scene:
     label: np.ndarray  # (y, x) uint8, 1 = landslide
     crs: CRS | None
     transform: Affine
+    source: Path | None = None  # the image file, for messages about the scene and its parts
 
 
 @dataclass
@@ -38,7 +42,14 @@ class Tile:
 
 
 def read_scene(image_path, label_path) -> Scene:
-    """Read an image raster and its label raster (any GDAL format) and check they belong together."""
+    """Read an image raster and its label raster (any GDAL format) and check they belong together.
+
+    A raster without a CRS is read with `crs=None`, and one without any georeferencing with the
+    identity transform (1 unit per pixel); each case logs one warning naming the image file. The ridgei
+    study then writes its maps in a local placeholder CRS (metres, no datum) that lines up with nothing
+    else, and takes the pixel size from the transform. Assign the CRS to the files (for example
+    `gdal_edit.py -a_srs EPSG:32654 image.tif label.tif`) to get georeferenced maps.
+    """
     image_path, label_path = Path(image_path), Path(label_path)
     image_da = _open_raster(image_path)
     label_da = _open_raster(label_path)
@@ -47,7 +58,12 @@ def read_scene(image_path, label_path) -> Scene:
     if label_da.shape[0] != 1:
         raise InputError(f"{label_path}: label must have one band, found {label_da.shape[0]}")
     label = _label_to_binary(label_da.values[0], label_path)
-    return Scene(image=image, label=label, crs=image_da.rio.crs, transform=image_da.rio.transform())
+    crs, transform = image_da.rio.crs, image_da.rio.transform()
+    if crs is None:
+        georef = "no CRS" if transform != Affine.identity() else "no CRS and no geotransform (1 unit per pixel)"
+        log.warning("%s: scene has %s; its maps get a local placeholder CRS that lines up with no other "
+                    "data (assign one, e.g. gdal_edit.py -a_srs EPSG:<code>)", image_path, georef)
+    return Scene(image=image, label=label, crs=crs, transform=transform, source=image_path)
 
 
 def read_tile_folder(folder, *, image_dir: str = "images", mask_dir: str = "masks") -> list[Tile]:

@@ -24,7 +24,8 @@ def split_halves(scene_or_arrays, axis: str = "x", train_fraction: float = 0.5):
 
     axis="x": train is the western (left) part, test the eastern part; axis="y": train is the
     northern (top) part. The parts are contiguous and together cover the scene exactly; each
-    Scene part keeps a transform that places it where it was.
+    Scene part keeps a transform that places it where it was. A scene too small to give both parts
+    a pixel raises InputError naming its file (ValueError for plain arrays).
     """
     if axis not in ("x", "y"):
         raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
@@ -37,7 +38,11 @@ def split_halves(scene_or_arrays, axis: str = "x", train_fraction: float = 0.5):
     size = label.shape[1] if axis == "x" else label.shape[0]
     cut = int(round(size * train_fraction))
     if cut == 0 or cut == size:
-        raise ValueError(f"scene of {size} pixels along {axis} is too small to split at {train_fraction}")
+        problem = (f"scene of {size} pixel(s) along {axis} is too small to split at {train_fraction} "
+                   "(both parts need at least one pixel)")
+        if isinstance(scene_or_arrays, Scene):
+            raise InputError(f"{scene_or_arrays.source or 'scene'}: {problem}")
+        raise ValueError(problem)
     if axis == "x":
         parts = ((image[:, :, :cut], label[:, :cut], 0, 0), (image[:, :, cut:], label[:, cut:], cut, 0))
     else:
@@ -51,6 +56,7 @@ def split_halves(scene_or_arrays, axis: str = "x", train_fraction: float = 0.5):
             crs=scene_or_arrays.crs,
             # Shift the origin by the pixel offset of the part; the pixel size is unchanged.
             transform=scene_or_arrays.transform @ Affine.translation(col_off, row_off),
+            source=scene_or_arrays.source,
         )
         for part_image, part_label, col_off, row_off in parts
     )

@@ -1,16 +1,14 @@
 """The `pretrain` study (Boehm et al.): stage-1 "any landslide in this chip?" pretraining, then stage-2
 segmentation from sparse labels with and without the frozen stage-1 embeddings.
 
-Every chip of a region belongs to one partition, `chip_partition`: landslide chips keep the store's
-`split_positive` (the authors' split of the positive chips), landslide-free chips its `split_all`. Stage 1
-and stage 2 both respect it, so a stage-2 test chip is never seen in stage 1 either.
+Stage 1 and stage 2 both respect the chip partition of `landslides.sar.selection.chip_partition`, so a
+stage-2 test chip is never seen in stage 1 either.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,37 +16,24 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 import xarray as xr
-from sklearn.metrics import roc_auc_score
 
 from landslides.aggregate import format_mean_std, summarize
 from landslides.errors import InputError
+from landslides.geo import pixel_size
 from landslides.losses import build_loss
-from landslides.metrics import SegmentationMetrics
+from landslides.metrics import SegmentationMetrics, classification_metrics
+from landslides.models import build_model
 from landslides.normalization import ChannelStats
 from landslides.plots import arm_color, chip_panel, plt, save_figure
-from landslides.siamese import ChipClassifier, Segmenter
-from landslides.studies.transfer import select_chips, to_split, write_json
-from landslides.train import Split, configure_torch, fit, predict, select_device
+from landslides.runs import RunFiles, load_model, read_predictions, save_model, start_job, write_predictions
+from landslides.sar.selection import class_indices, select_indices, to_split
+from landslides.siamese import Segmenter
+from landslides.train import Split, chip_probability, fit, predict
 
 TEST_DRAW_SEED = 42  # the fixed test set is one draw, the same for every run of the grid
-STAGE1_SELECTION = ("accuracy", "f1", "auroc", "auprc")  # chip metrics fit may select the best epoch on
 
 
 # ---- data selection ----
-
-def chip_partition(store: xr.Dataset) -> np.ndarray:
-    """'train'/'val'/'test' for every chip: split_positive for landslide chips, split_all for the others."""
-    positive = store["has_landslide"].values.astype(bool)
-    return np.where(positive, store["split_positive"].values.astype(str),
-                    store["split_all"].values.astype(str))
-
-
-def class_indices(store: xr.Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Chip positions (not ids) of one partition: (with landslides, without)."""
-    part = chip_partition(store) == split
-    positive = store["has_landslide"].values.astype(bool)
-    return np.flatnonzero(part & positive), np.flatnonzero(part & ~positive)
-
 
 def balanced_indices(store: xr.Dataset, split: str, seed: int) -> np.ndarray:
     """Equal numbers of chips with and without landslides (the rarer class decides), sorted."""
@@ -102,17 +87,6 @@ def parse_size(value) -> int | str:
         raise InputError(f"training size {value!r}: expected an integer or 'all'") from err
 
 
-def load_chips(store: xr.Dataset, channels: list[str], index: np.ndarray) -> dict:
-    missing = [c for c in channels if c not in store["channel"].values]
-    if missing:
-        raise InputError(f"chip store {store.attrs.get('region', '?')}: channels {missing} not in the store")
-    mask = np.zeros(store.sizes["chip"], bool)
-    mask[index] = True
-    chips = select_chips(store, channels, mask)
-    chips["has_landslide"] = store["has_landslide"].values.astype(bool)[mask]
-    return chips
-
-
 def pair_stats(chips: dict, pre: list[str], post: list[str]) -> ChannelStats:
     """Mean/std per polarisation pooled over pre and post, so both go through the same normalization.
 
@@ -128,7 +102,7 @@ def pair_stats(chips: dict, pre: list[str], post: list[str]) -> ChannelStats:
             raise InputError("no valid pixel in the training chips to fit normalization statistics")
         means.append(values.mean(dtype=np.float64))
         stds.append(values.std(dtype=np.float64) or 1.0)
-    return ChannelStats(pre + post, np.array(means * 2), np.array(stds * 2))
+    return ChannelStats(pre + post, np.array(means * 2), np.array(stds * 2), int(valid.sum()) * 2)
 
 
 def chip_split(chips: dict, stats: ChannelStats) -> Split:
@@ -160,75 +134,50 @@ def stage1_loss(name: str):
     raise InputError(f"unknown stage-1 loss {name!r} (bce, batch_softmax_ce)")
 
 
-def chip_metrics(prob: np.ndarray, label: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Accuracy, precision, recall, F1, AUROC, AUPRC of chip-level probabilities."""
-    label = np.asarray(label).astype(bool)
-    predicted = np.asarray(prob) >= threshold
-    tp, fp = int(np.sum(predicted & label)), int(np.sum(predicted & ~label))
-    fn, tn = int(np.sum(~predicted & label)), int(np.sum(~predicted & ~label))
-    ratio = lambda a, b: float(a / b) if b else float("nan")  # noqa: E731
-    both = 0 < label.sum() < label.size
-    histogram = SegmentationMetrics()
-    histogram.update(np.asarray(prob, np.float32), label)
-    return {"accuracy": ratio(tp + tn, label.size), "precision": ratio(tp, tp + fp),
-            "recall": ratio(tp, tp + fn), "f1": ratio(2 * tp, 2 * tp + fp + fn),
-            "auroc": float(roc_auc_score(label, prob)) if both else float("nan"),
-            "auprc": histogram.compute()["auprc"], "chips": int(label.size)}
+def chip_spec(study: dict) -> dict:
+    cfg = study["stage1"]
+    return {"kind": "chip_classifier", "pair_channels": len(study["pre"]), "width": cfg["width"],
+            "embedding_channels": cfg["embedding_channels"]}
 
 
-@torch.no_grad()
-def chip_probabilities(model: ChipClassifier, images: torch.Tensor, batch_size: int,
-                       device: torch.device) -> np.ndarray:
-    model.eval()
-    out = [torch.sigmoid(model(images[i:i + batch_size].to(device)).float()).cpu()
-           for i in range(0, len(images), batch_size)]
-    return torch.cat(out).numpy()
-
-
-def train_stage1(store: xr.Dataset, study: dict, run_dir: Path, *, threads: int = 1,
-                 device_name: str = "auto", deterministic: bool = True) -> dict:
-    """Train the chip classifier on balanced chips of one region; write model.pt and metrics.json."""
-    started = time.perf_counter()
+def train_stage1(store: xr.Dataset, study: dict, files: RunFiles, *, threads: int = 1,
+                 device_name: str = "auto", deterministic: bool | None = None) -> dict:
+    """Train the chip classifier on balanced chips of one region; write model.pt, history, metrics."""
+    job = start_job(threads, device_name, deterministic)
     cfg, channels = study["stage1"], study["pre"] + study["post"]
     training, seed = dict(cfg["training"]), cfg["seed"]
-    device = select_device(device_name)
-    configure_torch(threads, device, deterministic)
-    if training["selection_metric"] not in STAGE1_SELECTION:
-        raise InputError(f"key 'pretrain.stage1.training.selection_metric': {training['selection_metric']!r} "
-                         f"is not a chip metric ({', '.join(STAGE1_SELECTION)})")
-    chips = {s: load_chips(store, channels, balanced_indices(store, s, seed))
+    chips = {s: select_indices(store, channels, balanced_indices(store, s, seed))
              for s in ("train", "val", "test")}
     stats = pair_stats(chips["train"], study["pre"], study["post"])
     splits = {s: chip_split(c, stats) for s, c in chips.items()}
 
     def evaluate_fn(model, split):
-        prob = chip_probabilities(model, split.images, training["eval_batch_size"], device)
-        return chip_metrics(prob, split.target.cpu().numpy())
+        prob = predict(model, split.images, training["eval_batch_size"], job.device, output=chip_probability)
+        return classification_metrics(prob, split.target)
 
     torch.manual_seed(seed)
-    model = ChipClassifier(len(study["pre"]), cfg["width"], cfg["embedding_channels"])
-    result = fit(model, splits["train"], splits["val"], training, run_dir, seed=seed,
-                 loss_fn=stage1_loss(cfg["loss"]), device=device, evaluate_fn=evaluate_fn,
+    spec = chip_spec(study)
+    model = build_model(spec)
+    result = fit(model, splits["train"], splits["val"], training, checkpoint=files.checkpoint,
+                 history_path=files.history, seed=seed, loss_fn=stage1_loss(cfg["loss"]), device=job.device,
+                 evaluate_fn=evaluate_fn,
                  run_id={"stage": 1, "model": model.config, "loss": cfg["loss"], "channels": channels})
     test = evaluate_fn(model, splits["test"])
-    torch.save({"model": model.state_dict(), "model_config": model.config, "normalization": stats.to_dict(),
-                "channels": channels, "region": store.attrs.get("region")}, run_dir / "model.pt")
+    save_model(files.model, model, study="pretrain", spec=spec, channels=channels,
+               normalization={"mode": "pair_pooled", **stats.to_dict()}, config=study,
+               extra={"region": store.attrs.get("region")})
     metrics = {"params": {"region": store.attrs.get("region")},
                "chips": {s: len(c["chip"]) for s, c in chips.items()},
-               "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test,
-               "device": str(device), "wall_seconds": round(time.perf_counter() - started, 2)}
-    write_json(metrics, run_dir / "metrics.json")
-    return metrics
+               "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test}
+    return job.finish(metrics, files)
 
 
-def load_stage1(path: str | Path) -> ChipClassifier:
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        model = ChipClassifier(**saved["model_config"])
-        model.load_state_dict(saved["model"])
-    except Exception as err:  # torch.load and load_state_dict raise many kinds; all mean a bad file
-        raise InputError(f"{path}: not a stage-1 model file ({type(err).__name__}: {err})") from err
-    return model
+def load_stage1(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """The stage-1 classifier and its spec from its model file."""
+    model, saved = load_model(path)
+    if saved["spec"]["kind"] != "chip_classifier":
+        raise InputError(f"{path}: not a stage-1 chip classifier (model kind {saved['spec']['kind']})")
+    return model, saved["spec"]
 
 
 # ---- stage 2 ----
@@ -272,55 +221,59 @@ def segmentation_test_metrics(prob: np.ndarray, label: np.ndarray, valid: np.nda
     return metrics
 
 
-def build_segmenter(study: dict, stage1: ChipClassifier | None) -> Segmenter:
+def segmenter_spec(study: dict, stage1_spec: dict | None) -> dict:
+    return {"kind": "sparse_segmenter", "in_channels": len(study["pre"]) + len(study["post"]),
+            "width": study["stage2"]["width"], "stage1": stage1_spec}
+
+
+def build_segmenter(study: dict, stage1: torch.nn.Module | None) -> Segmenter:
+    """The stage-2 network around a trained stage-1 classifier (or none). Built directly, not through
+    build_model, so that the seeded initialization draws exactly the stage-2 layers and nothing else."""
     return Segmenter(len(study["pre"]) + len(study["post"]), study["stage2"]["width"], stage1)
 
 
-def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, *, pretraining: str, size, seed: int,
-                 study: dict, run_dir: Path, threads: int = 1, device_name: str = "auto",
-                 deterministic: bool = True) -> dict:
+def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFiles, *, pretraining: str,
+                 size, seed: int, study: dict, threads: int = 1, device_name: str = "auto",
+                 deterministic: bool | None = None) -> dict:
     """One grid cell: draw the sparse training set, train, evaluate on the fixed test set, write files."""
-    started = time.perf_counter()
+    job = start_job(threads, device_name, deterministic)
     cfg, channels, size = study["stage2"], study["pre"] + study["post"], parse_size(size)
     training = dict(cfg["training"])
-    device = select_device(device_name)
-    configure_torch(threads, device, deterministic)
 
     pos, neg = class_indices(store, "train")
     chosen = {"train": draw_training_chips(pos, neg, size, seed),
               "val": np.sort(np.concatenate(class_indices(store, "val"))),
               "test": test_indices(store, **study["test_chips"])}
-    chips = {s: load_chips(store, channels, index) for s, index in chosen.items()}
+    chips = {s: select_indices(store, channels, index) for s, index in chosen.items()}
     # Labels are sparse, images are not: normalize with every training-partition chip of the region, so
     # a 2-chip run does not get statistics of 2 chips.
-    stats = pair_stats(load_chips(store, channels, np.concatenate([pos, neg])), study["pre"], study["post"])
+    stats = pair_stats(select_indices(store, channels, np.concatenate([pos, neg])), study["pre"], study["post"])
     splits = {s: to_split(c, stats) for s, c in chips.items()}
 
-    stage1 = load_stage1(stage1_path) if stage1_path else None
+    stage1, stage1_spec = load_stage1(stage1_path) if stage1_path else (None, None)
     torch.manual_seed(seed)  # initialization depends on the seed only
     model = build_segmenter(study, stage1)
     train = repeat_to(splits["train"], study["min_epoch_chips"])
-    result = fit(model, train, splits["val"], training, run_dir, seed=seed, loss_fn=build_loss(cfg["loss"]),
-                 device=device,
+    result = fit(model, train, splits["val"], training, checkpoint=files.checkpoint,
+                 history_path=files.history, seed=seed, loss_fn=build_loss(cfg["loss"]), device=job.device,
                  run_id={"stage": 2, "pretraining": pretraining, "size": size, "model": model.config,
                          "loss": cfg["loss"], "chips": chosen["train"].tolist()})
 
     test = chips["test"]
-    prob = predict(model, splits["test"].images, training["eval_batch_size"], device).numpy()
+    prob = predict(model, splits["test"].images, training["eval_batch_size"], job.device).numpy()
     test_metrics = segmentation_test_metrics(prob, test["label"], test["valid"], test["has_landslide"])
-    torch.save({"model": model.state_dict(), "model_config": model.config, "normalization": stats.to_dict(),
-                "channels": channels}, run_dir / "model.pt")
-    np.savez_compressed(run_dir / "predictions.npz", prob=prob.astype(np.float16), label=test["label"],
-                        valid=test["valid"], chip=test["chip"], has_landslide=test["has_landslide"])
+    save_model(files.model, model, study="pretrain", spec=segmenter_spec(study, stage1_spec), channels=channels,
+               normalization={"mode": "pair_pooled", **stats.to_dict()}, config=study)
+    write_predictions(files.predictions, {"test": {
+        "prob": prob, "id": test["chip"], "label": test["label"], "valid": test["valid"],
+        "has_landslide": test["has_landslide"]}})
     metrics = {"params": {"pretraining": pretraining, "size": str(size), "seed": seed},
                "region": store.attrs.get("region"),
                "chips": {s: len(c["chip"]) for s, c in chips.items()},
                "train_chips": chips["train"]["chip"].tolist(),
                "train_landslide_free": int((~chips["train"]["has_landslide"]).sum()),
-               "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test_metrics,
-               "device": str(device), "wall_seconds": round(time.perf_counter() - started, 2)}
-    write_json(metrics, run_dir / "metrics.json")
-    return metrics
+               "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test_metrics}
+    return job.finish(metrics, files)
 
 
 # ---- aggregation: table and figures ----
@@ -421,7 +374,7 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
     first_seed = min(r["params"]["seed"] for r in runs)
     chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True)
               if r["params"]["seed"] == first_seed and r["params"]["size"] == largest]
-    data = [np.load(f) for f, _ in chosen]
+    data = [read_predictions(f)["test"] for f, _ in chosen]
     has, label = data[0]["has_landslide"].astype(bool), data[0]["label"]
     # Landslide-free chips where the first arm errs most; landslide chips with the most landslide pixels.
     free = np.flatnonzero(~has)
@@ -438,7 +391,7 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
             kind = "landslide" if has[i] else "no landslide"
             error = count_errors(prob[None], truth[None], valid[None])[0]
             im = chip_panel(axes[row, col], prob, truth, valid,
-                            f"{kind}, chip {arrays['chip'][i]}\ncount error {error:+.0f}", pixel_m)
+                            f"{kind}, chip {arrays['id'][i]}\ncount error {error:+.0f}", pixel_m)
         axes[row, 0].set_ylabel(f"pretraining: {run['params']['pretraining']}", fontsize=8)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
@@ -476,7 +429,6 @@ def table_note(study: dict, stage1: pd.DataFrame) -> str:
     ])
 
 
-def pixel_size(store: xr.Dataset) -> float | None:
-    transform = store["transform"].values[0]
-    return abs(float(transform[1])) if transform[1] else None
+def store_pixel_size(store: xr.Dataset) -> float | None:
+    return pixel_size(store["transform"].values[0])
 

@@ -15,100 +15,31 @@ import hashlib
 import json
 import logging
 import math
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import segmentation_models_pytorch as smp
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from landslides.errors import InputError
+from landslides.files import write_json
 from landslides.l4s.augment import build_l4s_augmentation
-from landslides.l4s.dataset import PATCH_SIZE, SPLIT_DIRS, L4SSplit, read_folder, read_split
-from landslides.l4s.normalization import BandStats, compute_band_stats, normalize, pooled_stats
+from landslides.l4s.dataset import BAND_NAMES, PATCH_SIZE, L4SSplit, read_folder, read_split
 from landslides.l4s.pseudo import ensemble_mean, label_summary, pseudo_labels
 from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics
-from landslides.models import build_from_config, load_local_weights
+from landslides.models import build_model, segmentation_spec
+from landslides.normalization import domain_stats, normalize
 from landslides.plots import plt, save_figure
 from landslides.published import REFINE
-from landslides.train import Split, configure_torch, fit, predict, select_device
+from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
+from landslides.train import Split, fit, predict
 
 log = logging.getLogger(__name__)
 
 TARGET_SPLITS = ("val", "test")
 RGB_BANDS = (3, 2, 1)  # B4, B3, B2 in the benchmark's band order
 REPORTED = ("f1", "precision", "recall", "iou")
-
-
-# ---- configuration checks that the schema cannot express ----
-
-def check_config(study: dict) -> None:
-    """Names must refer to existing entries and the pseudo-label thresholds be ordered. InputError, one line."""
-    for name, run in study["ladder"].items():
-        if run["model"] not in study["models"]:
-            raise InputError(f"key 'refine.ladder.{name}.model': '{run['model']}' is not in refine.models")
-    for name in study["ensemble"]:
-        if name not in study["ladder"]:
-            raise InputError(f"key 'refine.ensemble': '{name}' is not in refine.ladder")
-    if study["pseudo"]["background_threshold"] >= study["pseudo"]["threshold"]:
-        raise InputError("key 'refine.pseudo': background_threshold must be below threshold")
-
-
-# ---- file layout the Snakemake rules use ----
-
-def l4s_root(study: dict) -> str:
-    """Where the benchmark is read from: resources/l4s/<source> for synthetic and zenodo, else the path."""
-    if study["source"] in ("synthetic", "zenodo"):
-        return f"resources/l4s/{study['source']}"
-    return study["source"]
-
-
-def l4s_inputs(study: dict) -> list[str]:
-    """The data a job depends on: one folder per downloaded split, else the benchmark root."""
-    if study["source"] == "zenodo":
-        return [f"{l4s_root(study)}/{folder}" for folder in SPLIT_DIRS.values()]
-    return [l4s_root(study)]
-
-
-def data_root_of(inputs: list[str]) -> str:
-    """The benchmark root from a job's data inputs (a root, or split folders inside one)."""
-    first = Path(inputs[0])
-    return str(first.parent) if first.name in SPLIT_DIRS.values() else str(first)
-
-
-def train_inputs(study: dict, round_index: int) -> dict:
-    """Round r > 0 also needs round r-1's ensemble, whose pseudo-labels it trains on."""
-    inputs = {"data": l4s_inputs(study)}
-    if round_index > 0:
-        inputs["previous"] = f"results/refine/rounds/round{round_index - 1}/ensemble.npz"
-    return inputs
-
-
-def run_targets(study: dict) -> list[str]:
-    """Every training run's metrics: the whole ladder in round 0, the ensemble members in later rounds."""
-    runs = [f"results/refine/runs/round0/{name}/metrics.json" for name in study["ladder"]]
-    for round_index in range(1, study["rounds"] + 1):
-        runs += [f"results/refine/runs/round{round_index}/{name}/metrics.json" for name in study["ensemble"]]
-    return runs
-
-
-def job_study(study: dict, name: str) -> dict:
-    """The part of the study config that defines run `name`: a training job's params.
-
-    Snakemake reruns a job whose params changed; passing only what the run depends on means that adding a
-    round, a ladder entry or a figure option retrains nothing that already exists.
-    """
-    if name not in study["ladder"]:
-        raise InputError(f"refine run '{name}' is not in refine.ladder")
-    unrelated = ("rounds", "figure_patches", "ensemble", "zenodo", "synthetic", "source")
-    trimmed = {key: value for key, value in study.items() if key not in unrelated}
-    trimmed["ladder"] = {name: study["ladder"][name]}
-    trimmed["models"] = {study["ladder"][name]["model"]: study["models"][study["ladder"][name]["model"]]}
-    return trimmed
 
 
 def run_spec(study: dict, name: str) -> dict:
@@ -121,54 +52,9 @@ def run_spec(study: dict, name: str) -> dict:
     return run
 
 
-# ---- scale promotion and model construction ----
-
-class ScaledModel(nn.Module):
-    """Scale promotion: resize the input by `scale`, run the network, resize the logits back.
-
-    Small landslides cover few pixels at 128x128; enlarging the patch gives them more of the network's
-    receptive field. Logits come back at the input size, so losses and metrics always see 128x128.
-    """
-
-    def __init__(self, model: nn.Module, scale: float) -> None:
-        super().__init__()
-        self.model, self.scale = model, float(scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.scale == 1.0:
-            return self.model(x)
-        size = x.shape[-2:]
-        big = F.interpolate(x, size=scaled_size(size[0], self.scale), mode="bilinear", align_corners=False)
-        logits = self.model(big)
-        return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=False)
-
-
-def scaled_size(size: int, scale: float) -> tuple[int, int]:
-    side = int(round(size * scale))
-    return side, side
-
-
-def build_model(model_config: dict, scale: float, in_channels: int = 14) -> ScaledModel:
-    """The configured network wrapped for scale promotion.
-
-    Swin encoders (timm `tu-swin*`) need their input size when they are built; the shared factory does not
-    pass it, so they are built here directly with the same conventions (random init, 2 classes).
-    """
-    encoder = model_config["encoder"]
-    if "swin" in encoder:
-        side = scaled_size(PATCH_SIZE, scale)[0]
-        try:
-            net = smp.Unet(encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=2,
-                           encoder_depth=model_config.get("encoder_depth", 5),
-                           decoder_channels=model_config.get("decoder_channels") or (256, 128, 64, 32, 16),
-                           img_size=side)
-        except (KeyError, ValueError, RuntimeError) as err:
-            raise InputError(f"cannot build unet with encoder '{encoder}': {err}") from err
-        if model_config.get("weights"):
-            load_local_weights(net, Path(model_config["weights"]))
-    else:
-        net = build_from_config(model_config, in_channels)
-    return ScaledModel(net, scale)
+def model_spec(spec: dict) -> dict:
+    """The network of a ladder entry: its model block at the entry's scale (14 bands in, 2 classes out)."""
+    return segmentation_spec(spec["model_config"], len(BAND_NAMES), scale=spec["scale"], input_size=PATCH_SIZE)
 
 
 # ---- data ----
@@ -196,29 +82,13 @@ def read_samples(path: str | Path | None) -> L4SSplit | None:
     return read_folder(folder)
 
 
-def domain_stats(mode: str, images: dict[str, np.ndarray]) -> dict[str, BandStats]:
-    """Normalization statistics per domain name ('train', 'val', 'test', 'samples').
-
-    source: the train statistics for everything; joint: statistics pooled over train, val and test;
-    separated: every domain its own statistics (Zhao et al.'s separated normalization).
-    """
-    own = {name: compute_band_stats(x) for name, x in images.items()}
-    if mode == "separated":
-        return own
-    if mode == "source":
-        return {name: own["train"] for name in images}
-    joint = own["train"]
-    for name in ("val", "test"):
-        joint = pooled_stats(joint, own[name])
-    return {name: joint for name in images}
-
-
-def normalized_images(mode: str, splits: dict[str, L4SSplit], samples: L4SSplit | None) -> dict:
+def normalized_images(mode: str, splits: dict[str, L4SSplit], samples: L4SSplit | None) -> tuple[dict, dict]:
+    """Every domain's images normalized under `mode` (landslides.normalization), and the statistics."""
     images = {name: split.images for name, split in splits.items()}
     if samples is not None:
         images["samples"] = samples.images
     stats = domain_stats(mode, images)
-    return {name: torch.from_numpy(normalize(x, stats[name].mean, stats[name].std)) for name, x in images.items()}
+    return {name: torch.from_numpy(normalize(x, stats[name])) for name, x in images.items()}, stats
 
 
 def _mask_target(split: L4SSplit) -> np.ndarray:
@@ -227,13 +97,12 @@ def _mask_target(split: L4SSplit) -> np.ndarray:
 
 def pseudo_labelled(previous: Path, splits: dict[str, L4SSplit], pseudo: dict) -> dict[str, np.ndarray]:
     """Pseudo-labels per target split from the previous round's ensemble file."""
-    ensemble = np.load(previous)
+    ensemble = read_predictions(previous)
     labels = {}
     for split in pseudo["target_splits"]:
-        key = f"{split}_prob"
-        if key not in ensemble or not np.array_equal(ensemble[f"{split}_ids"], splits[split].ids):
+        if split not in ensemble or not np.array_equal(ensemble[split]["id"], splits[split].ids):
             raise InputError(f"{previous}: no {split} probabilities for the patches of this data set")
-        labels[split] = pseudo_labels(ensemble[key], pseudo["threshold"], pseudo["background_threshold"])
+        labels[split] = pseudo_labels(ensemble[split]["prob"], pseudo["threshold"], pseudo["background_threshold"])
     return labels
 
 
@@ -262,19 +131,16 @@ def split_metrics(prob: np.ndarray, masks: np.ndarray | None) -> dict:
     return metrics.compute()
 
 
-def run_training(data_root: str | Path, name: str, study: dict, run_dir: Path, *, round_index: int,
+def run_training(data_root: str | Path, name: str, study: dict, files: RunFiles, *, round_index: int,
                  previous: Path | None = None, threads: int = 1, device_name: str = "auto",
-                 deterministic: bool = True) -> dict:
-    """Train ladder entry `name` in round `round_index`; write metrics.json, predictions.npz, model.pt."""
-    started = time.perf_counter()
+                 deterministic: bool | None = None) -> dict:
+    """Train ladder entry `name` in round `round_index`; write the run files and predictions.npz."""
+    job = start_job(threads, device_name, deterministic)
     spec = run_spec(study, name)
-    device = select_device(device_name)
-    configure_torch(threads, device, deterministic)
-    run_dir = Path(run_dir)
 
     splits = read_benchmark(data_root)
     samples = read_samples(study["sample_patches"])
-    images = normalized_images(spec["normalization"], splits, samples)
+    images, stats = normalized_images(spec["normalization"], splits, samples)
     train_images, train_target = [images["train"]], [_mask_target(splits["train"])]
     pseudo_info = {}
     if round_index > 0:
@@ -290,49 +156,42 @@ def run_training(data_root: str | Path, name: str, study: dict, run_dir: Path, *
 
     training = dict(study["training"], loss=spec["loss"], epochs=epochs_for(study, len(train)))
     torch.manual_seed(study["seed"])  # initialization depends on the seed only
-    model = build_model(spec["model_config"], spec["scale"])
+    network = model_spec(spec)
+    model = build_model(network, weights=spec["model_config"].get("weights"))
     loss_fn = build_loss(spec["loss"], **study["loss_params"].get(spec["loss"], {}))
     run_id = {"spec": {k: v for k, v in spec.items() if k != "label"}, "round": round_index,
               "augment": study["augment"], "pseudo": study["pseudo"] if round_index else None,
               "data": data_fingerprint(train.images, target)}
-    result = fit(model, train, val, training, run_dir, seed=study["seed"], loss_fn=loss_fn, device=device,
+    result = fit(model, train, val, training, checkpoint=files.checkpoint, history_path=files.history,
+                 seed=study["seed"], loss_fn=loss_fn, device=job.device,
                  augment=build_l4s_augmentation(study["augment"]), run_id=run_id)
 
     batch = training["eval_batch_size"]
-    prob = {split: predict(model, images[split], batch, device).numpy() for split in images}
+    prob = {split: predict(model, images[split], batch, job.device).numpy() for split in images}
     metrics = {split: split_metrics(prob[split], splits[split].masks) for split in TARGET_SPLITS}
-    write_predictions(run_dir / "predictions.npz", prob, splits, samples)
-    torch.save({"model": model.state_dict(), "spec": spec, "normalization": spec["normalization"]},
-               run_dir / "model.pt")
+    write_predictions(files.predictions, prediction_arrays(prob, splits, samples))
+    # Under separated normalization new data bring their own statistics; the train ones are stored
+    # for the other modes (joint: the pooled ones, which every domain shares).
+    save_model(files.model, model, study="refine", spec=network, channels=list(BAND_NAMES),
+               normalization={"mode": spec["normalization"], **stats["train"].to_dict()}, config=study,
+               extra={"run": name, "round": round_index, "label": spec["label"]})
     result_json = {
         "params": {"run": name, "round": round_index, "label": spec["label"], "model": spec["model"],
                    "normalization": spec["normalization"], "loss": spec["loss"], "scale": spec["scale"]},
         "epochs": training["epochs"], "best_epoch": result.best_epoch, "n_train_patches": len(train),
         "pseudo_labels": pseudo_info, "val": metrics["val"], "test": metrics["test"],
-        "device": str(device), "wall_seconds": round(time.perf_counter() - started, 2),
     }
-    write_json(result_json, run_dir / "metrics.json")
-    return result_json
+    return job.finish(result_json, files)
 
 
-def write_predictions(path: Path, prob: dict, splits: dict[str, L4SSplit], samples: L4SSplit | None) -> None:
-    """Probabilities (float16: plenty for a 0.7 threshold), labels and patch ids of val, test, samples."""
-    arrays = {}
-    for split in TARGET_SPLITS:
-        arrays[f"{split}_prob"] = prob[split].astype(np.float16)
-        arrays[f"{split}_ids"] = np.asarray(splits[split].ids)
-        if splits[split].masks is not None:
-            arrays[f"{split}_label"] = splits[split].masks
+def prediction_arrays(prob: dict, splits: dict[str, L4SSplit], samples: L4SSplit | None) -> dict:
+    """The runs.write_predictions layout of val, test (with labels where the split has masks) and the
+    unlabelled sample patches."""
+    out = {split: {"prob": prob[split], "id": np.asarray(splits[split].ids), "label": splits[split].masks}
+           for split in TARGET_SPLITS}
     if samples is not None:
-        arrays["samples_prob"] = prob["samples"].astype(np.float16)
-        arrays["samples_ids"] = np.asarray(samples.ids)
-    np.savez_compressed(path, **arrays)
-
-
-def write_json(obj, path: Path) -> None:
-    tmp = Path(path).with_name(Path(path).name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float))
-    tmp.replace(path)
+        out["samples"] = {"prob": prob["samples"], "id": np.asarray(samples.ids)}
+    return out
 
 
 # ---- ensemble of one round ----
@@ -340,22 +199,21 @@ def write_json(obj, path: Path) -> None:
 def run_ensemble(member_files: list[str | Path], round_index: int, members: list[str], out_npz: Path,
                  out_metrics: Path) -> dict:
     """Average the members' probabilities; score the ensemble on val and test."""
-    loaded = [np.load(path) for path in member_files]
+    loaded = [read_predictions(path) for path in member_files]
     first = loaded[0]
     arrays, result = {}, {"params": {"run": "ensemble", "round": round_index, "members": members}}
     for key in ("val", "test", "samples"):
-        if f"{key}_prob" not in first:
+        if key not in first:
             continue
         for path, data in zip(member_files, loaded, strict=True):
-            if f"{key}_prob" not in data or not np.array_equal(data[f"{key}_ids"], first[f"{key}_ids"]):
+            if key not in data or not np.array_equal(data[key]["id"], first[key]["id"]):
                 raise InputError(f"{path}: {key} predictions do not cover the same patches as {member_files[0]}")
-        prob = ensemble_mean([data[f"{key}_prob"].astype(np.float32) for data in loaded])
-        arrays[f"{key}_prob"], arrays[f"{key}_ids"] = prob.astype(np.float16), first[f"{key}_ids"]
-        if f"{key}_label" in first:
-            arrays[f"{key}_label"] = first[f"{key}_label"]
+        prob = ensemble_mean([data[key]["prob"] for data in loaded])
+        label = first[key].get("label")
+        arrays[key] = {"prob": prob, "id": first[key]["id"], "label": label}
         if key in TARGET_SPLITS:
-            result[key] = split_metrics(prob, first[f"{key}_label"] if f"{key}_label" in first else None)
-    np.savez_compressed(out_npz, **arrays)
+            result[key] = split_metrics(prob, label)
+    write_predictions(out_npz, arrays)
     write_json(result, Path(out_metrics))
     return result
 
@@ -489,9 +347,9 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
                      pdf: str) -> None:
     """Test patches with the most landslide pixels (val when test has no labels): RGB, label, the
     ensemble probability of the first and the last round."""
-    first, last = np.load(ensemble_files[0]), np.load(ensemble_files[-1])
-    split = "test" if "test_label" in first else "val"
-    labels = first[f"{split}_label"]
+    first, last = read_predictions(ensemble_files[0]), read_predictions(ensemble_files[-1])
+    split = "test" if "label" in first["test"] else "val"
+    labels = first[split]["label"]
     landslide_pixels = labels.reshape(len(labels), -1).sum(1, dtype=np.int64)
     chosen = np.argsort(-landslide_pixels, kind="stable")[:n_patches]
     images = read_split(data_root, split, require_masks=False).images
@@ -500,12 +358,11 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
     fig, axes = plt.subplots(len(rows), len(chosen), figsize=(1.7 * len(chosen), 1.8 * len(rows)), squeeze=False)
     im = None
     for col, i in enumerate(chosen):
-        patch_id = first[f"{split}_ids"][i]
+        patch_id = first[split]["id"][i]
         _panel(axes[0, col], rgb(images[i]), f"{split} patch {patch_id}")
         _panel(axes[1, col], labels[i], "label", cmap="gray", vmin=0, vmax=1)
         for row, (title, data) in enumerate(rows[2:], start=2):
-            im = _panel(axes[row, col], data[f"{split}_prob"][i].astype(np.float32), title, cmap="magma",
-                        vmin=0, vmax=1)
+            im = _panel(axes[row, col], data[split]["prob"][i], title, cmap="magma", vmin=0, vmax=1)
     fig.colorbar(im, ax=axes, shrink=0.5, label="landslide probability")
     fig.suptitle(f"{PATCH_EXTENT}, north up", fontsize=8)
     save_figure(fig, png, pdf)
@@ -514,14 +371,14 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
 def plot_sample_maps(ensemble_files: list[str], sample_path: str | Path | None, png: str, pdf: str) -> None:
     """The real sample patches (no labels exist): RGB beside the round-0 and last-round probability."""
     samples = read_samples(sample_path)
-    last = np.load(ensemble_files[-1])
-    if samples is None or "samples_prob" not in last:
+    last = read_predictions(ensemble_files[-1])
+    if samples is None or "samples" not in last:
         fig, ax = plt.subplots(figsize=(5, 1))
         ax.axis("off")
         ax.text(0.5, 0.5, f"real sample patches not found at {sample_path}: no maps", ha="center", fontsize=8)
         save_figure(fig, png, pdf)
         return
-    first = np.load(ensemble_files[0])
+    first = read_predictions(ensemble_files[0])
     per_row = 2  # samples per figure row, three panels each
     n = len(samples)
     n_rows = math.ceil(n / per_row)
@@ -533,8 +390,8 @@ def plot_sample_maps(ensemble_files: list[str], sample_path: str | Path | None, 
         row, col = divmod(k, per_row)
         cells = axes[row, 3 * col : 3 * col + 3]
         _panel(cells[0], rgb(samples.images[k]), f"sample {samples.ids[k]} RGB")
-        _panel(cells[1], first["samples_prob"][k].astype(np.float32), "round 0", cmap="magma", vmin=0, vmax=1)
-        im = _panel(cells[2], last["samples_prob"][k].astype(np.float32), f"round {len(ensemble_files) - 1}",
+        _panel(cells[1], first["samples"]["prob"][k], "round 0", cmap="magma", vmin=0, vmax=1)
+        im = _panel(cells[2], last["samples"]["prob"][k], f"round {len(ensemble_files) - 1}",
                     cmap="magma", vmin=0, vmax=1)
     fig.colorbar(im, ax=axes, shrink=0.4, label="landslide probability (ensemble)")
     fig.suptitle(f"Real Landslide4Sense sample patches (no labels): ensemble maps\n{PATCH_EXTENT}, north up",

@@ -8,9 +8,7 @@ them, trains with the shared loop, and writes metrics, model, history and test-h
 
 from __future__ import annotations
 
-import json
 import shutil
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,10 +18,8 @@ import pandas as pd
 import rioxarray
 import torch
 import torch.nn.functional as F
-import torchvision
 from affine import Affine
 from rasterio.crs import CRS
-from torch import nn
 
 from landslides.aggregate import format_mean_std, summarize
 from landslides.anomaly import (
@@ -33,17 +29,20 @@ from landslides.anomaly import (
     reconstruction_loss,
     validation_score,
 )
+from landslides.constants import DECISION_THRESHOLD
 from landslides.errors import InputError
-from landslides.geo import write_geotiff
+from landslides.geo import mosaic, write_geotiff
 from landslides.losses import build_loss
-from landslides.metrics import SegmentationMetrics
-from landslides.models import build_segmentation_model, load_local_weights
+from landslides.metrics import SegmentationMetrics, classification_metrics
+from landslides.models import build_model, patch_classifier_spec, segmentation_spec
 from landslides.normalization import ChannelStats, fit_channel_stats, normalize
 from landslides.plots import add_scale_bar, plt, save_figure
+from landslides.predict import covering_starts, predict_area  # noqa: F401  (covering_starts: public here)
 from landslides.published import RIDGEI
+from landslides.runs import Job, RunFiles, save_model, start_job
 from landslides.scene.reader import read_scene, read_tile_folder
 from landslides.scene.tiles import extract_patches, patch_labels, split_halves, split_tiles
-from landslides.train import Split, configure_torch, fit, predict, select_device
+from landslides.train import Split, fit, predict
 
 METHODS = ("classifier", "deeplab", "anomaly")
 
@@ -156,71 +155,29 @@ def _check_size(area: Area, patch_size: int) -> None:
                          "scene; lower it or use a larger scene or tiles")
 
 
-def covering_starts(length: int, size: int) -> list[int]:
-    """Window starts every `size` pixels plus one flush with the end, so every pixel is covered."""
-    starts = list(range(0, length - size + 1, size))
-    if starts[-1] + size < length:
-        starts.append(length - size)
-    return starts
-
-
-def predict_area(score_fn, image: np.ndarray, patch_size: int) -> np.ndarray:
-    """Run score_fn ((N, bands, p, p) tensor -> (N, p, p) tensor) over windows covering the whole area."""
-    height, width = image.shape[1:]
-    rows, cols = covering_starts(height, patch_size), covering_starts(width, patch_size)
-    windows = [(r, c) for r in rows for c in cols]
-    batch = torch.from_numpy(np.stack([image[:, r : r + patch_size, c : c + patch_size] for r, c in windows]))
-    scores = score_fn(batch).numpy()
-    out = np.zeros((height, width), np.float32)
-    for (r, c), score in zip(windows, scores, strict=True):
-        out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
-    return out
-
-
 def mosaic_areas(maps: list[np.ndarray], areas: list[Area]) -> tuple[np.ndarray, Affine]:
-    """Place per-area maps on their common grid (NaN between areas); returns the map and its transform."""
-    first = areas[0].transform
-    offsets = [~first @ (area.transform.c, area.transform.f) for area in areas]
-    cols = [int(round(c)) for c, _ in offsets]
-    rows = [int(round(r)) for _, r in offsets]
-    c0, r0 = min(cols), min(rows)
-    height = max(r - r0 + m.shape[0] for r, m in zip(rows, maps, strict=True))
-    width = max(c - c0 + m.shape[1] for c, m in zip(cols, maps, strict=True))
-    canvas = np.full((height, width), np.nan, np.float32)
-    for r, c, m in zip(rows, cols, maps, strict=True):
-        canvas[r - r0 : r - r0 + m.shape[0], c - c0 : c - c0 + m.shape[1]] = m
-    return canvas, first @ Affine.translation(c0, r0)
+    """Per-area maps on the areas' common grid (NaN between areas), and its transform."""
+    return mosaic(maps, [area.transform for area in areas])
 
 
-def write_maps(score_maps: list[np.ndarray], detections: list[np.ndarray], parts: SceneParts, run_dir: Path):
-    """test_score.tif (probability or error) and test_map.tif (1 = detected landslide) on the scene grid."""
-    for name, maps in (("test_score.tif", score_maps), ("test_map.tif", detections)):
-        mosaic, transform = mosaic_areas([m.astype(np.float32) for m in maps], parts.test)
-        write_geotiff(mosaic, transform, parts.crs, run_dir / name)
+@dataclass(frozen=True)
+class MapFiles:
+    """The test-half maps a ridgei run writes: the score (probability or denoising error) and the
+    detection map (1 = detected landslide), GeoTIFFs on the scene grid."""
+
+    score: Path
+    detection: Path
+
+
+def write_maps(score_maps: list[np.ndarray], detections: list[np.ndarray], parts: SceneParts, out: MapFiles):
+    for path, maps in ((out.score, score_maps), (out.detection, detections)):
+        canvas, transform = mosaic_areas([m.astype(np.float32) for m in maps], parts.test)
+        write_geotiff(canvas, transform, parts.crs, path)
 
 
 # ---- method 1: patch classifier (ResNet50) ----
 
-def build_patch_classifier(in_channels: int) -> nn.Module:
-    """torchvision ResNet50, random init, two logits (no landslide / landslide)."""
-    model = torchvision.models.resnet50(weights=None, num_classes=2)
-    if in_channels != 3:
-        model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-    return model
-
-
-def classification_metrics(prob: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) -> dict:
-    """Accuracy, F1, precision, recall (at 0.5) and AUPRC of patch labels; SegmentationMetrics counts
-    any shape, and a patch is simply one 'pixel' here."""
-    metrics = SegmentationMetrics()
-    metrics.update(prob, target)
-    result = metrics.compute()
-    result["patches"] = result.pop("pixels")
-    result["positive_patches"] = result.pop("positive_pixels")
-    return result
-
-
-def run_classifier(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: torch.device) -> dict:
+def run_classifier(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: MapFiles, job: Job) -> dict:
     stats = band_stats(parts.train)
     size, training = cfg["patch_size"], cfg["training"]
     train = cut_patches(parts.train, stats, size, cfg["train_stride"])
@@ -239,58 +196,62 @@ def run_classifier(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, devic
         return F.cross_entropy(logits, labels, weight=weight.to(logits.device))
 
     def patch_prob(model, images):
-        return predict(model, images, training["eval_batch_size"], device)
+        return predict(model, images, training["eval_batch_size"], job.device)
 
     def evaluate_fn(model, split: Split):
-        return classification_metrics(patch_prob(model, split.images), split.target)
+        return classification_metrics(patch_prob(model, split.images), split.target, unit="patches")
 
     torch.manual_seed(seed)  # model initialization depends on the seed only
-    model = build_patch_classifier(parts.bands)
+    spec = patch_classifier_spec(parts.bands)
+    model = build_model(spec)
     result = fit(model, _split(train.images, train_target), _split(evaluation["val"].images, target["val"]),
-                 training, run_dir, seed=seed, loss_fn=loss_fn, device=device, evaluate_fn=evaluate_fn,
+                 training, checkpoint=files.checkpoint, history_path=files.history, seed=seed, loss_fn=loss_fn,
+                 device=job.device, evaluate_fn=evaluate_fn,
                  run_id={"method": "classifier", "cfg": cfg, "patches": train.images.shape})
 
     scores = {name: patch_prob(model, torch.from_numpy(p.images)).numpy() for name, p in evaluation.items()}
-    metrics = {name: classification_metrics(scores[name], target[name]) for name in scores}
+    metrics = {name: classification_metrics(scores[name], target[name], unit="patches") for name in scores}
     # The map paints each non-overlapping test patch with its probability (edge strips stay NaN).
     test_patches = evaluation["test"]
     score_maps = [np.full(area.label.shape, np.nan, np.float32) for area in parts.test]
     for prob, index, r, c in zip(scores["test"], test_patches.area, test_patches.rows, test_patches.cols,
                                  strict=True):
         score_maps[index][r : r + size, c : c + size] = prob
-    detections = [np.where(np.isnan(m), np.nan, m >= 0.5) for m in score_maps]
-    write_maps(score_maps, detections, parts, run_dir)
-    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "arch": "resnet50"},
-               run_dir / "model.pt")
-    return {**metrics, "best_epoch": result.best_epoch, "threshold": 0.5}
+    detections = [np.where(np.isnan(m), np.nan, m >= DECISION_THRESHOLD) for m in score_maps]
+    write_maps(score_maps, detections, parts, maps)
+    save_model(files.model, model, study="ridgei", spec=spec, channels=stats.channels,
+               normalization={"mode": "train_bands", **stats.to_dict()}, config=cfg,
+               extra={"method": "classifier", "patch_size": size, "threshold": DECISION_THRESHOLD})
+    return {**metrics, "best_epoch": result.best_epoch, "threshold": DECISION_THRESHOLD}
 
 
 # ---- method 2: DeepLabV3+ segmentation ----
 
-def run_deeplab(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: torch.device) -> dict:
+def run_deeplab(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: MapFiles, job: Job) -> dict:
     stats = band_stats(parts.train)
     size, training = cfg["patch_size"], cfg["training"]
     train = cut_patches(parts.train, stats, size, cfg["train_stride"])
     val = cut_patches(parts.val, stats, size)
 
     torch.manual_seed(seed)
-    model = build_segmentation_model("deeplabv3plus", cfg["encoder"], parts.bands)
-    if cfg["weights"]:
-        load_local_weights(model, Path(cfg["weights"]))
-    result = fit(model, _split(train.images, train.labels), _split(val.images, val.labels), training, run_dir,
-                 seed=seed, loss_fn=build_loss(training["loss"]), device=device,
+    spec = segmentation_spec({"arch": "deeplabv3plus", "encoder": cfg["encoder"]}, parts.bands)
+    model = build_model(spec, weights=cfg["weights"])
+    result = fit(model, _split(train.images, train.labels), _split(val.images, val.labels), training,
+                 checkpoint=files.checkpoint, history_path=files.history, seed=seed,
+                 loss_fn=build_loss(training["loss"]), device=job.device,
                  run_id={"method": "deeplab", "cfg": cfg, "patches": train.images.shape})
 
     def prob_fn(images):
-        return predict(model, images, training["eval_batch_size"], device)
+        return predict(model, images, training["eval_batch_size"], job.device)
 
     metrics = {"val": result.best_val_metrics}
     score_maps = [predict_area(prob_fn, normalized(area, stats), size) for area in parts.test]
-    metrics["test"] = _pixel_metrics(score_maps, parts.test, threshold=0.5)
-    write_maps(score_maps, [m >= 0.5 for m in score_maps], parts, run_dir)
-    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "arch": "deeplabv3plus",
-                "encoder": cfg["encoder"]}, run_dir / "model.pt")
-    return {**metrics, "best_epoch": result.best_epoch, "threshold": 0.5}
+    metrics["test"] = _pixel_metrics(score_maps, parts.test, threshold=DECISION_THRESHOLD)
+    write_maps(score_maps, [m >= DECISION_THRESHOLD for m in score_maps], parts, maps)
+    save_model(files.model, model, study="ridgei", spec=spec, channels=stats.channels,
+               normalization={"mode": "train_bands", **stats.to_dict()}, config=cfg,
+               extra={"method": "deeplab", "patch_size": size, "threshold": DECISION_THRESHOLD})
+    return {**metrics, "best_epoch": result.best_epoch, "threshold": DECISION_THRESHOLD}
 
 
 # ---- method 3: denoising U-Net anomaly detection ----
@@ -301,7 +262,7 @@ def landslide_free(patches: Patches) -> np.ndarray:
     return patches.images[keep]
 
 
-def run_anomaly(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: torch.device) -> dict:
+def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: MapFiles, job: Job) -> dict:
     stats = band_stats(parts.train)
     size, training = cfg["patch_size"], cfg["training"]
     train_clean = landslide_free(cut_patches(parts.train, stats, size, cfg["train_stride"]))
@@ -309,17 +270,18 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: 
     if len(train_clean) == 0 or len(val_clean) == 0:
         raise InputError("config: no landslide-free patch in the train part or the validation strip; "
                          "lower ridgei.anomaly.patch_size")
-    maps_kw = {"noise_std": cfg["noise_std"], "batch_size": training["eval_batch_size"], "device": device}
+    maps_kw = {"noise_std": cfg["noise_std"], "batch_size": training["eval_batch_size"], "device": job.device}
 
     torch.manual_seed(seed)
-    model = build_segmentation_model("unet", cfg["encoder"], parts.bands, classes=parts.bands,
-                                     encoder_depth=cfg["encoder_depth"],
-                                     decoder_channels=cfg["decoder_channels"])
+    spec = segmentation_spec({"arch": "unet", "encoder": cfg["encoder"], "encoder_depth": cfg["encoder_depth"],
+                              "decoder_channels": cfg["decoder_channels"]}, parts.bands, classes=parts.bands)
+    model = build_model(spec)
     # The target of a denoiser is its clean input; the loop's augment step adds the noise.
     clean_train, clean_val = torch.from_numpy(train_clean), torch.from_numpy(val_clean)
     result = fit(model, Split(clean_train, clean_train), Split(clean_val, clean_val),
-                 {**training, "selection_metric": "neg_mse"}, run_dir, seed=seed, loss_fn=reconstruction_loss,
-                 device=device, augment=AddGaussianNoise(cfg["noise_std"]),
+                 {**training, "selection_metric": "neg_mse"}, checkpoint=files.checkpoint,
+                 history_path=files.history, seed=seed, loss_fn=reconstruction_loss, device=job.device,
+                 augment=AddGaussianNoise(cfg["noise_std"]),
                  evaluate_fn=partial(validation_score, **maps_kw),
                  run_id={"method": "anomaly", "cfg": cfg, "patches": train_clean.shape})
 
@@ -330,9 +292,11 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: 
     score_maps = [predict_area(error_fn, normalized(area, stats), size) for area in parts.test]
     metrics = {"val": {"mse": result.best_val_metrics.get("mse", float("nan"))},
                "test": _pixel_metrics(score_maps, parts.test, threshold=threshold)}
-    write_maps(score_maps, [m >= threshold for m in score_maps], parts, run_dir)
-    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "arch": "unet",
-                "encoder": cfg["encoder"], "threshold": threshold}, run_dir / "model.pt")
+    write_maps(score_maps, [m >= threshold for m in score_maps], parts, maps)
+    save_model(files.model, model, study="ridgei", spec=spec, channels=stats.channels,
+               normalization={"mode": "train_bands", **stats.to_dict()}, config=cfg,
+               extra={"method": "anomaly", "patch_size": size, "threshold": threshold, "noise_std": cfg["noise_std"],
+                      "noisy_inference": cfg["noisy_inference"], "smooth_px": cfg["smooth_px"]})
     return {**metrics, "best_epoch": result.best_epoch, "threshold": threshold,
             "patches": {"train_landslide_free": len(train_clean), "val_landslide_free": len(val_clean)}}
 
@@ -342,18 +306,12 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, run_dir: Path, device: 
 RUNNERS = {"classifier": run_classifier, "deeplab": run_deeplab, "anomaly": run_anomaly}
 
 
-def run_method(parts: SceneParts, method: str, study: dict, seed: int, run_dir: Path, *, threads: int,
-               device_name: str = "auto", deterministic: bool = True) -> dict:
-    """Train and evaluate one method; writes metrics.json, model.pt, history.csv and the test maps."""
-    started = time.perf_counter()
-    device = select_device(device_name)
-    configure_torch(threads, device, deterministic)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    result = RUNNERS[method](parts, study[method], seed, run_dir, device)
-    metrics = {"params": {"method": method, "seed": seed}, **result, "device": str(device),
-               "wall_seconds": round(time.perf_counter() - started, 2)}
-    write_json(metrics, run_dir / "metrics.json")
-    return metrics
+def run_method(parts: SceneParts, method: str, study: dict, seed: int, files: RunFiles, maps: MapFiles, *,
+               threads: int, device_name: str = "auto", deterministic: bool | None = None) -> dict:
+    """Train and evaluate one method; writes the run files and the test maps."""
+    job = start_job(threads, device_name, deterministic)
+    result = RUNNERS[method](parts, study[method], seed, files, maps, job)
+    return job.finish({"params": {"method": method, "seed": seed}, **result}, files)
 
 
 def _split(images: np.ndarray, target: np.ndarray) -> Split:
@@ -366,12 +324,6 @@ def _pixel_metrics(score_maps: list[np.ndarray], areas: list[Area], threshold: f
     for score, area in zip(score_maps, areas, strict=True):
         metrics.update(score, area.label)
     return metrics.compute()
-
-
-def write_json(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float))
-    tmp.replace(path)
 
 
 # ---- aggregation: Tables 1 and 2 of the paper ----

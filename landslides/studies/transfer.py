@@ -3,10 +3,6 @@ trained and validated in one region and tested in another; pixel AUPRC."""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
@@ -14,52 +10,23 @@ import xarray as xr
 
 from landslides.aggregate import format_mean_std, summarize
 from landslides.augment import build_sar_augmentation
-from landslides.geo import mosaic_chips, write_geotiff
+from landslides.geo import mosaic_chips, pixel_size, write_geotiff
 from landslides.losses import build_loss
-from landslides.models import build_from_config
-from landslides.normalization import ChannelStats, fit_channel_stats, normalize
+from landslides.models import build_model, segmentation_spec
 from landslides.plots import arm_color, bar_with_errors, chip_panel, plt, save_figure
 from landslides.published import TRANSFER_AUPRC
-from landslides.train import IGNORE_INDEX, Split, configure_torch, evaluate, fit, predict, select_device
+from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
+from landslides.sar.selection import channel_stats, select_chips, to_split
+from landslides.train import evaluate, fit, predict
 
 
-def select_chips(store: xr.Dataset, channels: list[str], mask: np.ndarray) -> dict[str, np.ndarray]:
-    """The chosen chips of a chip store as numpy arrays (images, label, valid, chip ids, transforms)."""
-    index = np.flatnonzero(mask)
-    subset = store.isel(chip=index)
-    return {
-        "images": subset["image"].sel(channel=channels).values.astype(np.float32),
-        "label": subset["label"].values.astype(np.uint8),
-        "valid": subset["valid"].values.astype(bool),
-        "chip": subset["chip"].values,
-        "transform": subset["transform"].values,
-    }
-
-
-def to_split(chips: dict, stats: ChannelStats) -> Split:
-    """Normalize and encode invalid pixels as IGNORE_INDEX so no loss or metric counts them."""
-    target = chips["label"].astype(np.int64)
-    target[~chips["valid"]] = IGNORE_INDEX
-    images = normalize(chips["images"], stats, chips["valid"])
-    return Split(torch.from_numpy(images), torch.from_numpy(target))
-
-
-def channel_stats(store: xr.Dataset, train: dict, channels: list[str], how: str) -> ChannelStats:
-    if how == "whole_cube":  # the original code's one mean/std per variable over the whole cube
-        return ChannelStats(channels, store["whole_mean"].sel(channel=channels).values.astype(np.float64),
-                            store["whole_std"].sel(channel=channels).values.astype(np.float64))
-    return fit_channel_stats(train["images"], channels, train["valid"])
-
-
-def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, *, features: str, augmentation: str, seed: int,
-             study: dict, run_dir: Path, threads: int, device_name: str = "auto",
-             deterministic: bool = True) -> dict:
-    """Train one grid cell and write metrics.json, model.pt, history.csv and the test probability map."""
-    started = time.perf_counter()
+def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, probability_map: str, *,
+             features: str, augmentation: str, seed: int, study: dict, threads: int,
+             device_name: str = "auto", deterministic: bool | None = None) -> dict:
+    """Train one grid cell; write the run files and the test-region probability map (GeoTIFF)."""
+    job = start_job(threads, device_name, deterministic)
     channels = study["features"][features]
     training = dict(study["training"])
-    device = select_device(device_name)
-    configure_torch(threads, device, deterministic)
 
     splits = train_store["split_positive"].values
     train = select_chips(train_store, channels, splits == "train")
@@ -68,44 +35,37 @@ def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, *, features: str, 
     stats = channel_stats(train_store, train, channels, study["normalization"])
 
     torch.manual_seed(seed)  # model initialization depends on the seed only
-    model = build_from_config(study["model"], in_channels=len(channels))
+    spec = segmentation_spec(study["model"], len(channels))
+    model = build_model(spec, weights=study["model"].get("weights"))
     augment = None
     if augmentation == "on":
         augment = build_sar_augmentation(study["augment"], train["images"].shape[-1], channels, stats.std)
-    result = fit(model, to_split(train, stats), to_split(val, stats), training, run_dir, seed=seed,
-                 loss_fn=build_loss(training["loss"]), device=device, augment=augment,
+    result = fit(model, to_split(train, stats), to_split(val, stats), training, checkpoint=files.checkpoint,
+                 history_path=files.history, seed=seed, loss_fn=build_loss(training["loss"]),
+                 device=job.device, augment=augment,
                  run_id={"features": features, "augmentation": augmentation, "model": study["model"],
                          "augment": study["augment"] if augment else None,
                          "normalization": study["normalization"]})
 
     test_split = to_split(test, stats)
-    test_metrics = evaluate(model, test_split, training["eval_batch_size"], device)
-    val_split = to_split(val, stats)
-    val_prob = predict(model, val_split.images, training["eval_batch_size"], device).numpy()
-    test_prob = predict(model, test_split.images, training["eval_batch_size"], device).numpy()
+    test_metrics = evaluate(model, test_split, training["eval_batch_size"], job.device)
+    val_prob = predict(model, to_split(val, stats).images, training["eval_batch_size"], job.device).numpy()
+    test_prob = predict(model, test_split.images, training["eval_batch_size"], job.device).numpy()
 
-    torch.save({"model": model.state_dict(), "normalization": stats.to_dict(), "model_config": study["model"],
-                "channels": channels}, run_dir / "model.pt")
+    save_model(files.model, model, study="transfer", spec=spec, channels=channels,
+               normalization={"mode": study["normalization"], **stats.to_dict()}, config=study)
     mosaic, transform = mosaic_chips(np.where(test["valid"], test_prob, np.nan), test["transform"])
-    write_geotiff(mosaic, transform, test_store.attrs["crs"], run_dir / "test_probability.tif")
-    np.savez_compressed(run_dir / "predictions.npz", val_prob=val_prob.astype(np.float16), val_label=val["label"],
-                        val_valid=val["valid"], val_chip=val["chip"], test_prob=test_prob.astype(np.float16),
-                        test_label=test["label"], test_valid=test["valid"], test_chip=test["chip"])
+    write_geotiff(mosaic, transform, test_store.attrs["crs"], probability_map)
+    write_predictions(files.predictions, {
+        split: {"prob": prob, "id": chips["chip"], "label": chips["label"], "valid": chips["valid"]}
+        for split, prob, chips in (("val", val_prob, val), ("test", test_prob, test))})
     metrics = {
         "params": {"features": features, "augmentation": augmentation, "seed": seed},
         "train_region": train_store.attrs.get("region"), "test_region": test_store.attrs.get("region"),
         "chips": {"train": len(train["chip"]), "val": len(val["chip"]), "test": len(test["chip"])},
         "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test_metrics,
-        "device": str(device), "wall_seconds": round(time.perf_counter() - started, 2),
     }
-    write_json(metrics, run_dir / "metrics.json")
-    return metrics
-
-
-def write_json(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float))
-    tmp.replace(path)
+    return job.finish(metrics, files)
 
 
 # ---- aggregation: Table 1 and Figure 1 of the paper ----
@@ -166,29 +126,25 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
     first seed's run of each arm (rows) and the chips with the most landslide pixels (columns)."""
     first_seed = min(r["params"]["seed"] for r in runs)
     chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True) if r["params"]["seed"] == first_seed]
-    data = [np.load(f) for f, _ in chosen]
+    data = [read_predictions(f) for f, _ in chosen]
     columns = []
     for split, store in (("val", train_store), ("test", test_store)):
-        labels = data[0][f"{split}_label"]
+        labels = data[0][split]["label"]
         order = np.argsort(-labels.reshape(len(labels), -1).sum(1))[:n_chips]
-        columns += [(split, i, _pixel_size(store)) for i in order]
+        columns += [(split, i, pixel_size(store["transform"].values[0])) for i in order]
     fig, axes = plt.subplots(len(chosen), len(columns), figsize=(1.6 * len(columns), 1.7 * len(chosen)),
                              squeeze=False)
     for row, ((_, run), arrays) in enumerate(zip(chosen, data, strict=True)):
         for col, (split, i, pixel_m) in enumerate(columns):
             region = run["train_region"] if split == "val" else run["test_region"]
-            im = chip_panel(axes[row, col], arrays[f"{split}_prob"][i], arrays[f"{split}_label"][i],
-                            arrays[f"{split}_valid"][i], f"{region} chip {arrays[f'{split}_chip'][i]}", pixel_m)
+            part = arrays[split]
+            im = chip_panel(axes[row, col], part["prob"][i], part["label"][i], part["valid"][i],
+                            f"{region} chip {part['id'][i]}", pixel_m)
             if col == 0:
                 p = run["params"]
                 axes[row, col].set_ylabel(arm_label(p["features"], p["augmentation"]), fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
     save_figure(fig, png, pdf)
-
-
-def _pixel_size(store: xr.Dataset) -> float | None:
-    transform = store["transform"].values[0]
-    return abs(float(transform[1])) if transform[1] else None
 
 
 def comparison(table: pd.DataFrame) -> pd.DataFrame:

@@ -4,13 +4,16 @@ import sys
 import pandas as pd
 from snakemake.utils import Paramspace
 
-from landslides.config import validate_config
+from landslides import workflow_layout as layout
+from landslides.config import ConfigSources, validate_config
 from landslides.errors import InputError
 
 try:
-    validate_config(config, source=" + ".join(map(str, workflow.configfiles)) or "config")
+    # The files Snakemake merged (in order) and the --config values it applied last, so that the error
+    # names the file and line, or --config, that set the bad key.
+    validate_config(config, source=ConfigSources(workflow.configfiles, workflow.config_settings.config))
 except InputError as err:
-    # One line naming the key and the problem, before any job starts.
+    # One line naming where the value came from, the key and the problem, before any job starts.
     sys.exit(f"config error: {err}")
 
 

@@ -28,7 +28,8 @@ rule pretrain_stage1:
     wildcard_constraints:
         pretrain_region="|".join(PRETRAIN_REGIONS) or "^$",
     params:
-        study=PRETRAIN,
+        # Only what stage 1 reads: stage-2 settings, sizes, seeds or figure options retrain nothing.
+        study=layout.pretrain_stage1_study(PRETRAIN),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: PRETRAIN["stage1"]["training"]["threads"]
@@ -56,7 +57,8 @@ rule pretrain_stage2:
         predictions=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/predictions.npz",
     params:
         cell=lambda wc: pretrain_grid.instance(wc),
-        study=PRETRAIN,
+        # Only what a stage-2 cell reads; a retrained stage 1 reaches it through its input file.
+        study=layout.pretrain_stage2_study(PRETRAIN),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: PRETRAIN["stage2"]["training"]["threads"]

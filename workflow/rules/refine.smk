@@ -1,6 +1,6 @@
 # The refine study (Zhao et al.): the ablation ladder (round 0) and progressive pseudo-label rounds on
 # Landslide4Sense. Every round is its own file targets, so a rerun resumes after the last finished round.
-from landslides.studies import refine as refine_study
+# The file layout and each job's params come from landslides.workflow_layout (`layout`, common.smk).
 
 
 localrules:
@@ -8,11 +8,6 @@ localrules:
 
 
 REFINE = config["refine"]
-try:
-    refine_study.check_config(REFINE)
-except InputError as err:
-    sys.exit(f"config error: {err}")
-
 REFINE_ROUNDS = list(range(REFINE["rounds"] + 1))
 
 
@@ -46,17 +41,19 @@ rule refine_download:
 
 rule refine_train:
     input:
-        unpack(lambda wc: refine_study.train_inputs(REFINE, int(wc.round))),
+        unpack(lambda wc: layout.train_inputs(REFINE, int(wc.round))),
     output:
         metrics="results/refine/runs/round{round}/{run}/metrics.json",
         predictions="results/refine/runs/round{round}/{run}/predictions.npz",
         model="results/refine/runs/round{round}/{run}/model.pt",
+        history="results/refine/runs/round{round}/{run}/history.csv",
     wildcard_constraints:
         round=r"\d+",
         run=r"[a-z0-9_]+",
     params:
-        study=lambda wc: refine_study.job_study(REFINE, wc.run),
-        data_root=lambda wc, input: refine_study.data_root_of(input.data),
+        # Only what this run reads: a new round, ladder entry or figure option retrains nothing.
+        study=lambda wc: layout.job_study(REFINE, wc.run, int(wc.round)),
+        data_root=lambda wc, input: layout.data_root_of(input.data),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: REFINE["training"]["threads"]
@@ -94,10 +91,10 @@ rule refine_ensemble:
 
 rule refine_table:
     input:
-        runs=refine_study.run_targets(REFINE),
+        runs=layout.run_targets(REFINE),
         ensembles=expand("results/refine/rounds/round{round}/metrics.json", round=REFINE_ROUNDS),
         ensemble_npz=expand("results/refine/rounds/round{round}/ensemble.npz", round=REFINE_ROUNDS),
-        data=refine_study.l4s_inputs(REFINE),
+        data=layout.l4s_inputs(REFINE),
     output:
         csv="results/refine/table.csv",
         md="results/refine/table.md",
@@ -110,7 +107,7 @@ rule refine_table:
         comparison="results/refine/comparison.csv",
     params:
         study=REFINE,
-        data_root=lambda wc, input: refine_study.data_root_of(input.data),
+        data_root=lambda wc, input: layout.data_root_of(input.data),
     log:
         "logs/refine/table.log",
     conda:
@@ -121,7 +118,7 @@ rule refine_table:
 
 register_study(
     "refine",
-    runs=refine_study.run_targets(REFINE),
+    runs=layout.run_targets(REFINE),
     tables=["results/refine/table.csv", "results/refine/table.md"],
     figures={
         "f1_rounds": "results/refine/figures/f1_rounds",
@@ -130,5 +127,5 @@ register_study(
     },
     comparison="results/refine/comparison.csv",
     datasets={path: {"source": REFINE["source"], **(REFINE["synthetic"] if REFINE["source"] == "synthetic" else {})}
-              for path in refine_study.l4s_inputs(REFINE)},
+              for path in layout.l4s_inputs(REFINE)},
 )

@@ -38,7 +38,8 @@ rule ridgei_train:
         map=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/test_map.tif",
     params:
         cell=lambda wc: ridgei_grid.instance(wc),
-        study=RIDGEI,
+        # Only the method's own block and the scene split: another method's settings retrain nothing.
+        study=lambda wc: layout.ridgei_job_study(RIDGEI, ridgei_grid.instance(wc)),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: lambda wc: RIDGEI[wc.method]["training"]["threads"]

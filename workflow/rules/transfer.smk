@@ -27,7 +27,8 @@ rule transfer_train:
         probability_map=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/test_probability.tif",
     params:
         cell=lambda wc: transfer_grid.instance(wc),
-        study=TRANSFER,
+        # Only what this cell reads: another seed, cell or figure option retrains nothing.
+        study=lambda wc: layout.transfer_job_study(TRANSFER, transfer_grid.instance(wc)),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: TRANSFER["training"]["threads"]

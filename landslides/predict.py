@@ -1,0 +1,169 @@
+"""Apply any trained model.pt of this workflow to new data and write landslide probability maps.
+
+    python -m landslides.predict MODEL INPUT OUTPUT [--device auto] [--batch-size 16]
+
+MODEL is a run's model.pt (transfer, pretrain, ridgei or refine); it carries its network, input
+channels and normalization (`landslides.runs`). INPUT is one of:
+
+- a chip store (`resources/chips/<region>.zarr`, built from any datacube by the workflow): every chip is
+  predicted and the chips are mosaicked into OUTPUT, one GeoTIFF in the store's CRS (NaN outside the
+  extraction mask);
+- a GeoTIFF image (ridgei models): predicted in windows of the model's patch size covering the raster;
+  OUTPUT is a GeoTIFF on the image's grid. A DeepLabV3+ model writes probabilities, the patch classifier
+  each window's probability, the anomaly U-Net its denoising error (detections: >= the stored threshold);
+- a Landslide4Sense-layout folder (`image_N.h5` files, or a folder holding `img/`; refine models):
+  OUTPUT is a folder with one `image_N_probability.tif` per patch (the benchmark's patches carry no
+  georeferencing, so the files have none either).
+
+Normalization follows the model's mode: statistics stored with the model (the training data's), except
+`separated`, where new data are a domain of their own and bring their own statistics (Zhao et al.).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import rioxarray
+import torch
+from affine import Affine
+
+from landslides.errors import InputError
+from landslides.geo import mosaic_chips, write_geotiff
+from landslides.normalization import ChannelStats, band_stats, normalize
+from landslides.runs import load_model
+from landslides.train import landslide_probability, predict, select_device
+
+log = logging.getLogger(__name__)
+
+
+def covering_starts(length: int, size: int) -> list[int]:
+    """Window starts every `size` pixels plus one flush with the end, so every pixel is covered."""
+    if length < size:
+        raise InputError(f"a raster of {length} pixels is smaller than the {size}-pixel window")
+    starts = list(range(0, length - size + 1, size))
+    if starts[-1] + size < length:
+        starts.append(length - size)
+    return starts
+
+
+def predict_area(score_fn: Callable[[torch.Tensor], torch.Tensor], image: np.ndarray, patch_size: int) -> np.ndarray:
+    """Run score_fn ((N, bands, p, p) tensor -> (N, p, p) tensor) over windows covering a whole
+    (bands, H, W) image; returns the (H, W) float32 map."""
+    height, width = image.shape[1:]
+    rows, cols = covering_starts(height, patch_size), covering_starts(width, patch_size)
+    windows = [(r, c) for r in rows for c in cols]
+    batch = torch.from_numpy(np.stack([image[:, r : r + patch_size, c : c + patch_size] for r, c in windows]))
+    scores = score_fn(batch).numpy()
+    out = np.zeros((height, width), np.float32)
+    for (r, c), score in zip(windows, scores, strict=True):
+        out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
+    return out
+
+
+def _stats(saved: dict, images: np.ndarray) -> ChannelStats:
+    norm = saved["normalization"]
+    if norm["mode"] == "separated":
+        return band_stats(images, saved["channels"])
+    return ChannelStats.from_dict(norm)
+
+
+def predict_chip_store(model, saved: dict, store_path: Path, output: Path, batch_size: int, device) -> None:
+    from landslides.sar.chips import open_chip_store
+    from landslides.sar.selection import select_chips
+
+    store = open_chip_store(store_path)
+    chips = select_chips(store, saved["channels"], np.ones(store.sizes["chip"], bool))
+    images = normalize(chips["images"], _stats(saved, chips["images"]), chips["valid"])
+    prob = predict(model, torch.from_numpy(images), batch_size, device).numpy()
+    canvas, transform = mosaic_chips(np.where(chips["valid"], prob, np.nan), chips["transform"])
+    write_geotiff(canvas, transform, store.attrs["crs"], output)
+
+
+def predict_l4s_folder(model, saved: dict, folder: Path, output: Path, batch_size: int, device) -> None:
+    from landslides.l4s.dataset import read_folder
+
+    folder = folder / "img" if (folder / "img").is_dir() else folder
+    patches = read_folder(folder)
+    images = normalize(patches.images, _stats(saved, patches.images))
+    prob = predict(model, torch.from_numpy(images), batch_size, device).numpy()
+    output.mkdir(parents=True, exist_ok=True)
+    for patch_id, patch_prob in zip(patches.ids, prob, strict=True):
+        write_geotiff(patch_prob, Affine.identity(), None, output / f"image_{patch_id}_probability.tif")
+
+
+def predict_raster(model, saved: dict, image_path: Path, output: Path, batch_size: int, device) -> None:
+    if not image_path.is_file():
+        raise InputError(f"{image_path}: file not found")
+    try:
+        with rioxarray.open_rasterio(image_path) as data:
+            raster = data.load()
+    except Exception as err:  # rasterio raises several kinds for a file that is not a raster
+        raise InputError(f"{image_path}: not a readable raster ({err})") from err
+    image = raster.values.astype(np.float32)
+    if image.shape[0] != len(saved["channels"]):
+        raise InputError(f"{image_path}: {image.shape[0]} bands, the model was trained on {len(saved['channels'])}")
+    if not np.isfinite(image).all():
+        raise InputError(f"{image_path}: NaN or infinite pixel values")
+    image = normalize(image[None], _stats(saved, image[None]))[0]
+    extra, spec = saved["extra"], saved["spec"]
+    if spec["kind"] == "patch_classifier":
+        def score_fn(batch):  # one probability per window, painted over it
+            prob = predict(model, batch, batch_size, device)
+            return prob[:, None, None].expand(-1, batch.shape[-2], batch.shape[-1])
+    elif spec.get("classes") == spec.get("in_channels") and "noise_std" in extra:
+        from landslides.anomaly import error_maps
+
+        def score_fn(batch):
+            return error_maps(model, batch, noise_std=extra["noise_std"], noisy=extra["noisy_inference"],
+                              smooth_px=extra["smooth_px"], batch_size=batch_size, device=device)
+    else:
+        def score_fn(batch):
+            return predict(model, batch, batch_size, device, output=landslide_probability)
+    score = predict_area(score_fn, image, int(extra.get("patch_size", 128)))
+    write_geotiff(score, raster.rio.transform(), raster.rio.crs, output)
+
+
+def apply_model(model_path: str | Path, input_path: str | Path, output: str | Path, *, device_name: str = "auto",
+                batch_size: int = 16) -> str:
+    """Apply model.pt to INPUT (kind detected from the path) and write OUTPUT; returns the kind."""
+    model_path, input_path, output = Path(model_path), Path(input_path), Path(output)
+    device = select_device(device_name)
+    model, saved = load_model(model_path)
+    model.to(device)
+    if saved["spec"]["kind"] in ("chip_classifier",):
+        raise InputError(f"{model_path}: a stage-1 chip classifier gives one probability per chip, not a map")
+    if not input_path.exists():
+        raise InputError(f"{input_path}: not found")
+    if input_path.is_dir() and (input_path / "image").exists() or input_path.suffix == ".zarr":
+        kind, run = "chip store", predict_chip_store
+    elif input_path.is_dir():
+        kind, run = "Landslide4Sense folder", predict_l4s_folder
+    else:
+        kind, run = "raster", predict_raster
+    run(model, saved, input_path, output, batch_size, device)
+    return kind
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a run's model.pt")
+    parser.add_argument("input", help="chip store (.zarr), GeoTIFF image, or Landslide4Sense-layout folder")
+    parser.add_argument("output", help="GeoTIFF to write (a folder for Landslide4Sense input)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        kind = apply_model(args.model, args.input, args.output, device_name=args.device, batch_size=args.batch_size)
+    except InputError as err:
+        sys.exit(f"error: {err}")
+    print(f"{args.output}: landslide map of the {kind} {args.input}")
+
+
+if __name__ == "__main__":
+    main()

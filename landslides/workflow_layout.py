@@ -1,0 +1,114 @@
+"""What the Snakemake rules need to build the DAG: file layouts and each training job's params.
+
+Imported while Snakemake plans the workflow, so it uses the standard library only: a dry run must not
+pay for torch, segmentation-models-pytorch or xarray (`snakemake -n` of config/paper.yaml in a few seconds).
+
+Each training rule passes `params: study=<its function below>` (refine: `job_study`): the study block
+trimmed to the keys that job reads, with the same nesting as `config[<study>]`. Snakemake reruns a job
+whose params changed (profiles/default: rerun-triggers include params), so a new seed, another figure
+option or another cell's setting retrains nothing that already exists. The job scripts read
+`snakemake.params.study` as before; a study function that starts reading another key needs it added here
+(the tiny end-to-end test and a KeyError in the job say so).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+# The benchmark's split folders (Landslide4Sense layout); landslides.l4s.dataset.SPLIT_DIRS is the same
+# mapping (tests/test_config.py checks that), kept here so that building the DAG does not import h5py.
+SPLIT_DIRS = {"train": "TrainData", "val": "ValidData", "test": "TestData"}
+
+
+# ---- refine: Landslide4Sense file layout ----
+
+def l4s_root(study: dict) -> str:
+    """Where the benchmark is read from: resources/l4s/<source> for synthetic and zenodo, else the path."""
+    if study["source"] in ("synthetic", "zenodo"):
+        return f"resources/l4s/{study['source']}"
+    return study["source"]
+
+
+def l4s_inputs(study: dict) -> list[str]:
+    """The data a job depends on: one folder per downloaded split, else the benchmark root."""
+    if study["source"] == "zenodo":
+        return [f"{l4s_root(study)}/{folder}" for folder in SPLIT_DIRS.values()]
+    return [l4s_root(study)]
+
+
+def data_root_of(inputs: list[str]) -> str:
+    """The benchmark root from a job's data inputs (a root, or split folders inside one)."""
+    first = PurePath(inputs[0])
+    return str(first.parent) if first.name in SPLIT_DIRS.values() else str(first)
+
+
+def train_inputs(study: dict, round_index: int) -> dict:
+    """Round r > 0 also needs round r-1's ensemble, whose pseudo-labels it trains on."""
+    inputs = {"data": l4s_inputs(study)}
+    if round_index > 0:
+        inputs["previous"] = f"results/refine/rounds/round{round_index - 1}/ensemble.npz"
+    return inputs
+
+
+def run_targets(study: dict) -> list[str]:
+    """Every training run's metrics: the whole ladder in round 0, the ensemble members in later rounds."""
+    runs = [f"results/refine/runs/round0/{name}/metrics.json" for name in study["ladder"]]
+    for round_index in range(1, study["rounds"] + 1):
+        runs += [f"results/refine/runs/round{round_index}/{name}/metrics.json" for name in study["ensemble"]]
+    return runs
+
+
+# ---- each training job's params: the study block trimmed to what the job reads ----
+
+def transfer_job_study(study: dict, cell: dict) -> dict:
+    """transfer.run_cell: the cell's channel set, model, training, normalization; augment only when on."""
+    features = cell["features"]
+    trimmed = {"features": {features: study["features"][features]}, "normalization": study["normalization"],
+               "model": study["model"], "training": study["training"]}
+    if cell["augmentation"] == "on":
+        trimmed["augment"] = study["augment"]
+    return trimmed
+
+
+def pretrain_stage1_study(study: dict) -> dict:
+    """pretrain.train_stage1: the stage-1 block and the channel pairs."""
+    return {"pre": study["pre"], "post": study["post"], "stage1": study["stage1"]}
+
+
+def pretrain_stage2_study(study: dict) -> dict:
+    """pretrain.train_stage2: the stage-2 block, the channel pairs, the fixed test set and the epoch size.
+
+    The stage-1 model is an input file: a retrained stage 1 reruns its stage-2 cells through that file.
+    """
+    return {"pre": study["pre"], "post": study["post"], "test_chips": study["test_chips"],
+            "min_epoch_chips": study["min_epoch_chips"], "stage2": study["stage2"]}
+
+
+def ridgei_job_study(study: dict, cell: dict) -> dict:
+    """ridgei.run_method and load_parts: the method's own block and the scene keys that split the scene.
+
+    The scene's pixels are input files (a generated scene changes when its size or seed does); tiles carry
+    no pixel size, so only they read `resolution_m`.
+    """
+    method, scene = cell["method"], study["scene"]
+    keys = ["split_axis", "val_fraction"] + (["resolution_m"] if scene["source"] == "tiles" else [])
+    return {"scene": {key: scene[key] for key in keys}, method: study[method]}
+
+
+def job_study(study: dict, name: str, round_index: int | None = None) -> dict:
+    """refine.run_training for ladder entry `name`: its entry and model, the shared training settings, and
+    the pseudo-label settings only from round 1 on (round_index None keeps them).
+
+    Adding a round, a ladder entry, an ensemble member or a figure option retrains nothing that exists.
+    """
+    if name not in study["ladder"]:
+        raise KeyError(f"refine run '{name}' is not in refine.ladder")
+    run = study["ladder"][name]
+    loss = run["loss"] or study["training"]["loss"]
+    trimmed = {key: study[key] for key in ("training", "augment", "steps", "seed", "sample_patches")}
+    trimmed["ladder"] = {name: run}
+    trimmed["models"] = {run["model"]: study["models"][run["model"]]}
+    trimmed["loss_params"] = {loss: study["loss_params"][loss]} if loss in study["loss_params"] else {}
+    if round_index is None or round_index > 0:
+        trimmed["pseudo"] = study["pseudo"]
+    return trimmed
