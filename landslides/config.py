@@ -180,6 +180,7 @@ def check_config(config: dict, *, check_paths: bool = True) -> Iterator[tuple[tu
     for study, check in checks.items():
         if study in studies:
             yield from check(config, config[study])
+            yield from _check_training(config[study], (study,))
     if check_paths:
         yield from _check_paths(config)
 
@@ -191,6 +192,15 @@ def _check_sar(config: dict) -> Iterator[tuple[tuple, str]]:
     fractions = config["sar"]["chips"]["split_fractions"]
     if not math.isclose(sum(fractions), 1.0, rel_tol=0, abs_tol=1e-6):
         yield ("sar", "chips", "split_fractions"), f"train, val and test fractions sum to {sum(fractions):g}, not 1"
+
+
+def _check_training(node, path: tuple) -> Iterator[tuple[tuple, str]]:
+    """Every training section of a study: early stopping needs the best epoch to be kept."""
+    if isinstance(node, dict):
+        if path[-1] == "training" and node.get("early_stopping") and node.get("selection") == "last":
+            yield path + ("early_stopping",), "stops on the best validation score, but selection is last"
+        for key, value in node.items():
+            yield from _check_training(value, path + (key,))
 
 
 def _region(config: dict, path: tuple, region: str) -> Iterator[tuple[tuple, str]]:
@@ -239,7 +249,7 @@ def _check_refine(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
         if name not in study["ladder"]:
             yield ("refine", "ensemble", index), f"'{name}' is not in refine.ladder"
     pseudo = study["pseudo"]
-    if pseudo["background_threshold"] >= pseudo["threshold"]:
+    if pseudo["background_threshold"] is not None and pseudo["background_threshold"] >= pseudo["threshold"]:
         yield ("refine", "pseudo", "background_threshold"), (
             f"{pseudo['background_threshold']} must be below threshold ({pseudo['threshold']})")
 
@@ -320,7 +330,7 @@ def _check_paths(config: dict) -> Iterator[tuple[tuple, str]]:
         weights += [(("refine", "models", name, "weights"), model["weights"])
                     for name, model in config["refine"]["models"].items()]
     for path, file in weights:
-        if file and not Path(file).is_file():
+        if file and file != "imagenet" and not Path(file).is_file():
             yield path, f"weights file '{file}' does not exist"
 
 

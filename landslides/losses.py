@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from landslides.constants import IGNORE_INDEX
 from landslides.errors import InputError
 
-IGNORE_INDEX = 255
 LANDSLIDE = 1
 
 

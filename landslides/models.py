@@ -11,12 +11,16 @@ Kinds:
 - `chip_classifier`, `sparse_segmenter`: pretrain's stage-1 siamese classifier and stage-2 model
   (`landslides.siamese`).
 
-Models start from random initialization (`encoder_weights=None`): hub downloads are not possible on
-the machines this workflow targets. A local weights file can be named instead.
+Models start from random initialization (`encoder_weights=None`): nothing is downloaded at run time.
+A config's `weights` may name a local weights file (.pt/.pth state dict or .safetensors), or say
+`imagenet` for the encoder's ImageNet weights that segmentation-models-pytorch would download, looked up
+locally (`resolve_weights`): in $LANDSLIDES_WEIGHTS_DIR as `<encoder>.imagenet.safetensors`, else in the
+Hugging Face cache. Fetch them on a machine with internet with the command in `imagenet_fetch_command`.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import segmentation_models_pytorch as smp
@@ -56,8 +60,40 @@ def build_model(spec: dict, weights: str | Path | None = None) -> nn.Module:
     model = builders[spec["kind"]](spec)
     if weights:
         # Scale promotion wraps the network: the weights belong to the network inside.
-        load_local_weights(model.model if isinstance(model, ScaledModel) else model, Path(weights))
+        path = resolve_weights(weights, spec.get("encoder", ""))
+        load_local_weights(model.model if isinstance(model, ScaledModel) else model, path)
     return model
+
+
+def imagenet_fetch_command(encoder: str) -> str:
+    """The one line that fetches an encoder's ImageNet weights into the Hugging Face cache (with internet)."""
+    settings = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet", {})
+    repo, revision = settings.get("repo_id", f"smp-hub/{encoder}.imagenet"), settings.get("revision")
+    return (f"python -c \"from huggingface_hub import hf_hub_download; print(hf_hub_download('{repo}', "
+            f"'model.safetensors', revision={revision!r}))\"")
+
+
+def resolve_weights(weights: str | Path, encoder: str) -> Path:
+    """A local weights file: the path as given, or for `imagenet` the encoder's ImageNet weights from
+    $LANDSLIDES_WEIGHTS_DIR/<encoder>.imagenet.safetensors or the Hugging Face cache (never downloaded)."""
+    if str(weights) != "imagenet":
+        return Path(weights)
+    folder = os.environ.get("LANDSLIDES_WEIGHTS_DIR")
+    if folder and (Path(folder) / f"{encoder}.imagenet.safetensors").is_file():
+        return Path(folder) / f"{encoder}.imagenet.safetensors"
+    settings = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet")
+    if settings and "repo_id" in settings:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+
+        try:
+            return Path(hf_hub_download(settings["repo_id"], "model.safetensors", revision=settings.get("revision"),
+                                        local_files_only=True))
+        except LocalEntryNotFoundError:
+            pass
+    raise InputError(f"weights 'imagenet' for encoder '{encoder}': not found locally (looked in "
+                     f"$LANDSLIDES_WEIGHTS_DIR for {encoder}.imagenet.safetensors and in the Hugging Face cache); "
+                     f"on a machine with internet run {imagenet_fetch_command(encoder)} and copy the file here")
 
 
 def build_from_config(model_config: dict, in_channels: int, classes: int = 2) -> nn.Module:
@@ -143,17 +179,49 @@ def _sparse_segmenter(spec: dict) -> nn.Module:
 
 
 def load_local_weights(model: nn.Module, path: Path) -> None:
-    """Load a whole-model or encoder-only state dict; shapes that differ (first conv, head) are skipped."""
+    """Load a whole-model or encoder-only state dict (torch or safetensors file).
+
+    A first convolution trained on another number of input channels is adapted as
+    segmentation-models-pytorch does for pretrained encoders: one channel takes the sum over the trained
+    ones; otherwise input channel i takes trained channel i mod n, scaled by n / channels. Other shapes
+    that differ (the head) are skipped.
+    """
     if not path.is_file():
         raise InputError(f"{path}: weights file not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or foreign file: say which
         raise InputError(f"{path}: cannot read weights ({err.__class__.__name__}: {err})") from err
     state = state.get("model", state) if isinstance(state, dict) else state
     target = model.state_dict()
     prefixed = {k if k in target else f"encoder.{k}": v for k, v in state.items()}
-    usable = {k: v for k, v in prefixed.items() if k in target and target[k].shape == v.shape}
+    usable = {}
+    for key, value in prefixed.items():
+        if key not in target:
+            continue
+        if target[key].shape == value.shape:
+            usable[key] = value
+        elif _other_input_channels(target[key], value):
+            usable[key] = adapt_input_channels(value, target[key].shape[1])
     if not usable:
         raise InputError(f"{path}: no tensor in this file matches the model's parameters")
     model.load_state_dict(usable, strict=False)
+
+
+def _other_input_channels(target: torch.Tensor, trained: torch.Tensor) -> bool:
+    return target.ndim == 4 and trained.ndim == 4 and target.shape[0] == trained.shape[0] and \
+        target.shape[2:] == trained.shape[2:] and target.shape[1] != trained.shape[1]
+
+
+def adapt_input_channels(weight: torch.Tensor, channels: int) -> torch.Tensor:
+    """A conv weight (out, n, k, k) trained on n inputs, for `channels` inputs (smp's convention)."""
+    n = weight.shape[1]
+    if channels == 1:
+        return weight.sum(1, keepdim=True)
+    index = torch.arange(channels) % n
+    return weight[:, index] * (n / channels)

@@ -1,12 +1,14 @@
-"""Figures shared by the studies: consistent colors per arm, labelled axes, PNG and PDF."""
+"""Figures shared by the studies: consistent colors per arm, labelled axes, a data-source footer, PNG and PDF."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patheffects as path_effects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -16,16 +18,30 @@ ARM_COLORS = {
     "SAR": "#1b9e77", "SAR & DEM": "#d95f02", "SAR (AUG)": "#7570b3", "SAR & DEM (AUG)": "#e7298a",
     "no-skill": "#999999", "none": "#666666", "hokkaido": "#1b9e77", "kaikoura": "#d95f02",
 }
+# White strokes with a black rim: readable on dark and on bright images alike.
+OUTLINED = [path_effects.withStroke(linewidth=2.2, foreground="black")]
 
 
 def arm_color(name: str, index: int = 0) -> str:
     return ARM_COLORS.get(name, sns.color_palette("tab10")[index % 10])
 
 
+def add_footer(fig, text: str, fontsize: float = 7) -> None:
+    """A line (wrapped to the figure's width) under the figure: where its data came from, and what the marks
+    mean. bbox_inches='tight' in save_figure keeps it inside the saved image."""
+    if not text:
+        return
+    width_in = fig.get_size_inches()[0]
+    chars = max(40, int(width_in * 72 / (fontsize * 0.55)))
+    wrapped = "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
+    fig.text(0.01, 0.0, wrapped, ha="left", va="top", fontsize=fontsize, color="#333333",
+             transform=fig.transFigure)
+
+
 def save_figure(fig, png_path: str | Path, pdf_path: str | Path | None = None) -> None:
-    fig.savefig(png_path, dpi=150, bbox_inches="tight")
+    fig.savefig(png_path, dpi=150, bbox_inches="tight", pad_inches=0.1)
     if pdf_path is not None:
-        fig.savefig(pdf_path, bbox_inches="tight")
+        fig.savefig(pdf_path, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
 
 
@@ -44,13 +60,18 @@ def chip_panel(ax, prob: np.ndarray, label: np.ndarray, valid: np.ndarray, title
 
 
 def add_scale_bar(ax, width_px: int, pixel_m: float) -> None:
-    """A bar a quarter of the chip wide, labelled in metres or kilometres."""
+    """A bar a quarter of the image wide in the lower left, labelled in metres or kilometres; white with a
+    black rim, so that it reads on bright and dark images alike."""
     length_m = _round_length(width_px * pixel_m / 4)
     length_px = length_m / pixel_m
-    y = 0.92 * ax.get_ylim()[0]
-    ax.plot([0.05 * width_px, 0.05 * width_px + length_px], [y, y], color="white", linewidth=2)
+    bottom = ax.get_ylim()[0]  # image axes: the largest row is at the bottom
+    y = 0.92 * bottom
+    x0 = 0.05 * width_px
+    ax.plot([x0, x0 + length_px], [y, y], color="white", linewidth=2, solid_capstyle="butt",
+            path_effects=[path_effects.withStroke(linewidth=3.6, foreground="black")])
     text = f"{length_m / 1000:g} km" if length_m >= 1000 else f"{length_m:g} m"
-    ax.text(0.05 * width_px, y - 0.04 * width_px, text, color="white", fontsize=6, va="bottom")
+    ax.text(x0, y - 0.04 * width_px, text, color="white", fontsize=6, va="bottom", fontweight="bold",
+            path_effects=OUTLINED)
 
 
 def _round_length(x: float) -> float:
@@ -59,13 +80,25 @@ def _round_length(x: float) -> float:
 
 
 def bar_with_errors(ax, labels: list[str], means, stds, ns, ylabel: str, colors=None) -> None:
-    """Bars of the mean with error bars of one standard deviation over seeds (n given in the labels)."""
+    """Bars of the mean with error bars of one standard deviation over seeds (n given in the labels); no error
+    bar where a single seed gives no spread."""
     x = np.arange(len(labels))
     colors = colors or [arm_color(label, i) for i, label in enumerate(labels)]
     ax.bar(x, means, color=colors)
-    # No error bar where a single seed gives no spread to show.
-    ax.errorbar(x, means, yerr=np.where(np.asarray(ns) > 1, np.nan_to_num(stds), np.nan), fmt="none",
-                ecolor="black", capsize=3)
+    ns = np.asarray(ns)
+    if (ns > 1).any():
+        ax.errorbar(x, means, yerr=np.where(ns > 1, np.nan_to_num(np.asarray(stds, float)), np.nan), fmt="none",
+                    ecolor="black", capsize=3)
     ticks = [f"{label.replace(' (', chr(10) + '(')}\nn={n}" for label, n in zip(labels, ns, strict=True)]
     ax.set_xticks(x, ticks, fontsize=7)
     ax.set_ylabel(ylabel)
+
+
+def spread_phrase(ns) -> str:
+    """What a figure's marks are: 'mean ± 1 std over N seeds' or 'one seed: single runs, no error bars'."""
+    ns = np.asarray(list(ns))
+    if len(ns) == 0 or ns.max() <= 1:
+        return "one seed per arm: single runs, no error bars"
+    if ns.min() == ns.max():
+        return f"mean over {int(ns.max())} seeds, error bars ±1 sample std"
+    return f"mean over {int(ns.min())}-{int(ns.max())} seeds, error bars ±1 sample std"

@@ -78,7 +78,13 @@ def predict_chip_store(model, saved: dict, store_path: Path, output: Path, batch
 
     store = open_chip_store(store_path)
     chips = select_chips(store, saved["channels"], np.ones(store.sizes["chip"], bool))
-    images = normalize(chips["images"], _stats(saved, chips["images"]), chips["valid"])
+    if saved["normalization"]["mode"] == "whole_cube_per_region":  # each cube its own statistics
+        from landslides.sar.selection import channel_stats
+
+        stats = channel_stats(store, chips, saved["channels"], "whole_cube_per_region")
+    else:
+        stats = _stats(saved, chips["images"])
+    images = normalize(chips["images"], stats, chips["valid"])
     prob = predict(model, torch.from_numpy(images), batch_size, device).numpy()
     canvas, transform = mosaic_chips(np.where(chips["valid"], prob, np.nan), chips["transform"])
     write_geotiff(canvas, transform, store.attrs["crs"], output)

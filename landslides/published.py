@@ -21,18 +21,20 @@ RIDGEI = {
 }
 
 # Zhao et al., F1 (%) of the landslide class. Table 1 (validation leaderboard) and Table 2 (test leaderboard).
-# Ladder rows keyed by (normalization: "plain" or "separated", loss, scale, model name); the paper's row at
-# 75.29 (ResNet x1, its strategy marks lost in the text) is left out because its configuration is unknown.
-# Later-round rows keyed by (round, model name); the ensemble rows by round.
+# Round-0 (source-only) ladder rows keyed by (normalization: "plain" or "separated", loss, scale, model name).
+# Rows of refinement rounds keyed by (round, model name), or (round, model name, scale) where the paper has
+# one model at two scales: Table 1's 75.29 and 75.98 are round-1 ResNet rows (x1 and x2.5, trained with
+# pseudo-labels), not source-only runs. The ensemble rows are keyed by round.
 REFINE = {
     "ladder_val_f1": {
         ("plain", "ce", 1.0, "resnet"): 63.52,
         ("separated", "ce", 1.0, "resnet"): 72.71,
         ("separated", "slo", 1.0, "resnet"): 73.20,
-        ("separated", "slo", 2.5, "resnet"): 75.98,
     },
-    # Keyed by (round, model name); the paper's scale was x2.5 in round 1 and x4 from round 2 on.
+    # The paper's scale was x2.5 in round 1 and x4 from round 2 on.
     "round_model_val_f1": {
+        (1, "resnet", 1.0): 75.29,
+        (1, "resnet", 2.5): 75.98,
         (1, "efficientnet"): 76.24,
         (1, "segformer"): 76.57,
         (1, "swin"): 76.78,

@@ -37,7 +37,7 @@ SGD_MOMENTUM = 0.9
 # validation score.
 PLATEAU_FACTOR = 0.5
 PLATEAU_PATIENCE = 2
-LOSS_READBACK_EVERY = 10  # batches between reads of the running loss for the progress bar (a GPU sync)
+LOSS_READBACK_EVERY = 10  # batches between reads of the running loss for the progress bar (CPU only)
 
 
 @dataclass
@@ -296,17 +296,20 @@ def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, d
     # Every random stream of this epoch derives from (seed, epoch): resuming needs no saved RNG state.
     torch.manual_seed(seed * 100_003 + epoch)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    # One copy to the device per epoch: a per-batch host-to-device copy of the index would wait for
+    # the GPU's queued work every step.
+    order = order.to(device)
     batches = [order[i : i + cfg["batch_size"]] for i in range(0, len(order), cfg["batch_size"])]
     if len(batches) > 1 and len(batches[-1]) == 1:
         batches[-2] = torch.cat([batches[-2], batches.pop()])  # BatchNorm cannot train on one sample
     model.train()
-    # The loss sum stays on the device: reading it (.item()) waits for the GPU, so only the progress bar
-    # does, every few batches.
+    # The loss sum stays on the device: reading it (.item()) waits for the GPU. On the CPU, where reading
+    # costs nothing, the progress bar shows it every few batches; on CUDA only the epoch's end reads it.
+    show_loss = device.type != "cuda"
     total_loss, seen, started = torch.zeros((), device=device), 0, time.perf_counter()
     bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg['epochs']}", file=sys.stderr, mininterval=5,
                disable=None if sys.stderr.isatty() else False, leave=False)
     for step, index in enumerate(bar):
-        index = index.to(device)
         images, target = train.images[index], train.target[index]
         if augment is not None:
             images, target = augment(images, target)
@@ -321,7 +324,7 @@ def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, d
         optimizer.step()
         total_loss += loss.detach() * len(index)
         seen += len(index)
-        if step % LOSS_READBACK_EVERY == 0 or step == len(batches) - 1:
+        if show_loss and (step % LOSS_READBACK_EVERY == 0 or step == len(batches) - 1):
             bar.set_postfix(loss=f"{total_loss.item() / seen:.4f}")
     seconds = time.perf_counter() - started
     return {"epoch": epoch, "train_loss": total_loss.item() / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],

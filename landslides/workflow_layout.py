@@ -58,21 +58,49 @@ def run_targets(study: dict) -> list[str]:
     return runs
 
 
-# ---- each training job's params: the study block trimmed to what the job reads ----
+# ---- params: canonical, and for training jobs trimmed to what the job reads ----
+
+def canonical(value):
+    """`value` with the keys of every mapping sorted. Snakemake compares params by their repr, so without
+    this a config whose keys are merely in another order (another editor, a YAML dump) reruns every job."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
+def datacube_region(spec: dict) -> dict:
+    """make_datacube: the generator's settings, or the archive to fetch and check (a local cube has no job)."""
+    keys = {"synthetic": ("source", "height", "width", "seed", "looks"),
+            "zenodo": ("source", "zenodo_file", "checksum", "event_date")}.get(spec["source"], ("source",))
+    return canonical({key: spec[key] for key in keys})
+
+
+def chip_store_region(spec: dict) -> dict:
+    """build_chip_store: the event date and the orbit filter (the cube itself is the job's input)."""
+    return canonical({key: spec[key] for key in ("event_date", "orbit")})
+
+
+def ridgei_scene_generator(scene: dict) -> dict:
+    """ridgei_scene: the synthetic scene's size, seed and pixel size (not how the scene is split)."""
+    return canonical({key: scene[key] for key in ("height", "width", "seed", "resolution_m")})
+
 
 def transfer_job_study(study: dict, cell: dict) -> dict:
-    """transfer.run_cell: the cell's channel set, model, training, normalization; augment only when on."""
+    """transfer.run_cell: the cell's channel set, model, training, normalization and invalid-pixel handling;
+    augment only when the cell's augmentation is on."""
     features = cell["features"]
     trimmed = {"features": {features: study["features"][features]}, "normalization": study["normalization"],
-               "model": study["model"], "training": study["training"]}
+               "invalid_pixels": study["invalid_pixels"], "model": study["model"], "training": study["training"]}
     if cell["augmentation"] == "on":
         trimmed["augment"] = study["augment"]
-    return trimmed
+    return canonical(trimmed)
 
 
 def pretrain_stage1_study(study: dict) -> dict:
     """pretrain.train_stage1: the stage-1 block and the channel pairs."""
-    return {"pre": study["pre"], "post": study["post"], "stage1": study["stage1"]}
+    return canonical({"pre": study["pre"], "post": study["post"], "stage1": study["stage1"]})
 
 
 def pretrain_stage2_study(study: dict) -> dict:
@@ -80,19 +108,23 @@ def pretrain_stage2_study(study: dict) -> dict:
 
     The stage-1 model is an input file: a retrained stage 1 reruns its stage-2 cells through that file.
     """
-    return {"pre": study["pre"], "post": study["post"], "test_chips": study["test_chips"],
-            "min_epoch_chips": study["min_epoch_chips"], "stage2": study["stage2"]}
+    return canonical({"pre": study["pre"], "post": study["post"], "test_chips": study["test_chips"],
+                      "min_epoch_chips": study["min_epoch_chips"], "stage2": study["stage2"]})
 
 
 def ridgei_job_study(study: dict, cell: dict) -> dict:
     """ridgei.run_method and load_parts: the method's own block and the scene keys that split the scene.
 
-    The scene's pixels are input files (a generated scene changes when its size or seed does); tiles carry
-    no pixel size, so only they read `resolution_m`.
+    The scene's pixels are input files: the generator's keys (name, size, seed) and the given paths are left
+    out, and so is the pixel size except for tiles (they carry none). Every other scene key (split_axis,
+    val_fraction, the tile-split keys) is kept: load_parts falls back to defaults for missing ones.
     """
     method, scene = cell["method"], study["scene"]
-    keys = ["split_axis", "val_fraction"] + (["resolution_m"] if scene["source"] == "tiles" else [])
-    return {"scene": {key: scene[key] for key in keys}, method: study[method]}
+    unread = {"name", "height", "width", "seed", "image", "label", "tiles"}
+    if scene["source"] != "tiles":
+        unread.add("resolution_m")
+    return canonical({"scene": {key: value for key, value in scene.items() if key not in unread},
+                      method: study[method]})
 
 
 def job_study(study: dict, name: str, round_index: int | None = None) -> dict:
@@ -111,4 +143,4 @@ def job_study(study: dict, name: str, round_index: int | None = None) -> dict:
     trimmed["loss_params"] = {loss: study["loss_params"][loss]} if loss in study["loss_params"] else {}
     if round_index is None or round_index > 0:
         trimmed["pseudo"] = study["pseudo"]
-    return trimmed
+    return canonical(trimmed)

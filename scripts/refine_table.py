@@ -11,7 +11,7 @@ def main(snakemake):
     table1, table2 = refine.ladder_table(runs, ensembles), refine.rounds_table(ensembles)
     note = ("Ours: pixel counts summed over each split, threshold 0.5; published: Zhao et al. Table 1 "
             "(validation leaderboard) and Table 2 (test leaderboard), real Landslide4Sense data. "
-            f"Data source: {study['source']}.")
+            f"Data source: {study['source']}. Deviations from the paper: docs/deviations.md.")
     refine.write_tables(table1, table2, out.csv, out.md, note)
     refine.comparison(table1, table2).to_csv(out.comparison, index=False)
     refine.plot_f1_rounds(runs, ensembles, out.f1_rounds, out.f1_rounds_pdf)

@@ -4,13 +4,15 @@ from pathlib import Path
 
 from landslides.jobs import run_job
 from landslides.runs import RunFiles
-from landslides.studies.ridgei import MapFiles, load_parts, run_method
+from landslides.studies.ridgei import SPLIT_KEYS, MapFiles, load_parts, run_method
 
 
 def main(snakemake):
     cell, study, given, out = snakemake.params.cell, snakemake.params.study, snakemake.input, snakemake.output
-    parts = load_parts(study["scene"], image=given.get("image"), label=given.get("label"),
-                       tiles=given.get("tiles"))
+    # The split keys come with the job's params; where the trimmed scene block lacks them, from the config.
+    configured = snakemake.config["ridgei"]["scene"]
+    scene = {**{key: configured.get(key, default) for key, default in SPLIT_KEYS.items()}, **study["scene"]}
+    parts = load_parts(scene, image=given.get("image"), label=given.get("label"), tiles=given.get("tiles"))
     metrics = run_method(parts, cell["method"], study, int(cell["seed"]), RunFiles.from_outputs(out),
                          MapFiles(Path(out.score), Path(out.map)), threads=snakemake.threads,
                          device_name=snakemake.params.device, deterministic=snakemake.params.deterministic)

@@ -12,14 +12,14 @@ from landslides.studies import transfer
 def main(snakemake):
     out = snakemake.output
     tidy = load_runs(snakemake.input.metrics)
+    runs = [json.loads(Path(p).read_text()) for p in snakemake.input.metrics]
     table = transfer.build_table(tidy)
     shown = [c for c in table.columns if not c.endswith(("_mean", "_std", "_n"))]
     table.to_csv(out.csv, index=False)
     transfer.comparison(table).to_csv(out.comparison, index=False)
     write_markdown(table[shown], out.md, title="Transfer: pixel AUPRC, train region (validation) and test region",
-                   note="Mean ± sample std over seeds; published: Prapas et al., Table 1.")
+                   note=transfer.table_note(runs))
     transfer.plot_auprc(tidy, out.auprc, out.auprc_pdf)
-    runs = [json.loads(Path(p).read_text()) for p in snakemake.input.metrics]
     transfer.plot_predictions(snakemake.input.predictions, runs, open_chip_store(snakemake.input.train_store),
                               open_chip_store(snakemake.input.test_store), snakemake.params.study["figure_chips"],
                               out.predictions, out.predictions_pdf)

@@ -117,6 +117,10 @@ def test_each_training_section_accepts_only_what_its_job_reads(key, value, fragm
     {"ridgei.classifier.training.selection_metric": "auroc"},
     {"refine.ladder": {"a": {"loss": "lovasz_hinge"}}, "refine.ensemble": ["a"]},
     {"sar.chips.split_fractions": [0.6, 0.3, 0.1]},  # 0.6 + 0.3 + 0.1 is not exactly 1.0 in floating point
+    {"transfer.training": {"scheduler": "plateau_train_loss", "selection": "last"},
+     "transfer.normalization": "whole_cube_per_region", "transfer.invalid_pixels": "score",
+     "transfer.model.weights": "imagenet"},  # resolved (and reported if absent) by the job
+    {"pretrain.stage2.training.early_stopping": 300, "refine.pseudo.background_threshold": None},
 ])
 def test_valid_values_pass(settings):
     config = base()
@@ -143,6 +147,8 @@ def test_valid_values_pass(settings):
     ("refine.ensemble", ["sn", "nope"], "key 'refine.ensemble.1': 'nope' is not in refine.ladder"),
     ("refine.pseudo", {"threshold": 0.5, "background_threshold": 0.6},
      "key 'refine.pseudo.background_threshold': 0.6 must be below threshold (0.5)"),
+    ("ridgei.deeplab.training", {"early_stopping": 5, "selection": "last"},
+     "key 'ridgei.deeplab.training.early_stopping': stops on the best validation score, but selection is last"),
     ("transfer.model.encoder", "resnet17", "key 'transfer.model.encoder': unknown encoder 'resnet17'"),
     ("ridgei.deeplab.encoder", "resnet_50", "key 'ridgei.deeplab.encoder': unknown encoder 'resnet_50'"),
     ("ridgei.anomaly.encoder", "tu-no_such_model", "key 'ridgei.anomaly.encoder'"),
@@ -257,7 +263,8 @@ def test_config_check_command(tmp_path):
 # ---- each training job's params: only what the job reads ----
 
 def job_params(config: dict) -> dict:
-    """Every training job's `study` param, as the rules compute it, keyed by job."""
+    """Every training job's `study` param as the rules compute it, keyed by (study, job...), as Snakemake
+    compares params: by repr, so key order counts."""
     config = validate_config(copy.deepcopy(config), check_paths=False)
     transfer, pretrain, ridgei, refine = (config[s] for s in ("transfer", "pretrain", "ridgei", "refine"))
     params = {}
@@ -273,6 +280,30 @@ def job_params(config: dict) -> dict:
         for round_index in range(refine["rounds"] + 1):
             params[("refine", name, round_index)] = layout.job_study(refine, name, round_index)
     return params
+
+
+def data_params(config: dict) -> dict:
+    """The dict params of the data jobs whose outputs every training job depends on."""
+    config = validate_config(copy.deepcopy(config), check_paths=False)
+    params = {("ridgei_scene",): layout.ridgei_scene_generator(config["ridgei"]["scene"]),
+              ("chips",): layout.canonical(config["sar"]["chips"])}
+    for region, spec in config["sar"]["regions"].items():
+        params[("datacube", region)] = layout.datacube_region(spec)
+        params[("chip_store", region)] = layout.chip_store_region(spec)
+    return params
+
+
+def reprs(params: dict) -> dict:
+    return {job: repr(value) for job, value in params.items()}
+
+
+def reordered(value):
+    """The same config with the keys of every mapping in reverse order."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [reordered(item) for item in value]
+    return value
 
 
 def default_config() -> dict:
@@ -295,8 +326,27 @@ def default_config() -> dict:
     ("device", "cpu"),
 ])
 def test_unrelated_keys_leave_every_training_job_unchanged(key, value):
-    before, after = job_params(default_config()), job_params(setting(default_config(), key, value))
+    before, after = reprs(job_params(default_config())), reprs(job_params(setting(default_config(), key, value)))
     assert {job: after[job] for job in before} == before
+
+
+def test_key_order_changes_no_params():
+    """Snakemake compares params by repr: a config with its keys in another order reruns nothing."""
+    for params in (job_params, data_params):
+        assert reprs(params(reordered(default_config()))) == reprs(params(default_config()))
+
+
+@pytest.mark.parametrize("key, value, reads", [
+    ("sar.regions.hokkaido.orbit", "a", lambda job: job == ("chip_store", "hokkaido")),
+    ("sar.regions.hokkaido.height", 512, lambda job: job == ("datacube", "hokkaido")),
+    ("sar.download_retries", 5, lambda job: False),  # read only for zenodo sources
+    ("sar.chips.size", 64, lambda job: job == ("chips",)),
+    ("ridgei.scene.split_axis", "y", lambda job: False),
+    ("ridgei.scene.height", 512, lambda job: job == ("ridgei_scene",)),
+])
+def test_data_jobs_rerun_only_for_what_they_read(key, value, reads):
+    before, after = reprs(data_params(default_config())), reprs(data_params(setting(default_config(), key, value)))
+    assert {job for job in before if before[job] != after[job]} == {job for job in before if reads(job)}
 
 
 SAR_DEM = ["vv_before", "vv_after", "vh_before", "vh_after", "dem_aspect", "dem_slope_radians", "dem_curvature"]
@@ -320,7 +370,7 @@ def _refine_later_rounds(job):
     ("refine.pseudo.threshold", 0.8, _refine_later_rounds),  # round 0 trains on labels only
 ])
 def test_keys_a_job_reads_change_exactly_its_params(key, value, reads):
-    before, after = job_params(default_config()), job_params(setting(default_config(), key, value))
+    before, after = reprs(job_params(default_config())), reprs(job_params(setting(default_config(), key, value)))
     assert {job for job in before if before[job] != after[job]} == {job for job in before if reads(job)}
 
 

@@ -262,7 +262,7 @@ def ref_lovasz_softmax_probs(probs, target, *, per_image=False, only_present=Tru
         return None if labels.numel() == 0 else _ref_lovasz_softmax_flat(v_probs, labels, only_present)
 
     if per_image:
-        return _ref_mean_or_zero([group(p[None], t[None]) for p, t in zip(probs, target)], probs)
+        return _ref_mean_or_zero([group(p[None], t[None]) for p, t in zip(probs, target, strict=True)], probs)
     return _ref_mean_or_zero([group(probs, target)], probs)
 
 
@@ -286,7 +286,7 @@ def ref_lovasz_hinge(logits, target, *, per_image=True, ignore_index=255):
             return _ref_zero(logits)
         return _ref_lovasz_hinge_flat(scores[valid], target[valid])
     parts = []
-    for s, t in zip(scores, target):
+    for s, t in zip(scores, target, strict=True):
         valid = t != ignore_index
         parts.append(_ref_lovasz_hinge_flat(s[valid], t[valid]) if valid.any() else None)
     return _ref_mean_or_zero(parts, logits)

@@ -227,7 +227,9 @@ def test_tiny_study_end_to_end(tmp_path):
     assert saved["samples"]["prob"].shape == (2, 128, 128) and saved["test"]["prob"].shape == (3, 128, 128)
 
     table1, table2 = refine.ladder_table(runs, ensembles), refine.rounds_table(ensembles)
-    assert len(table1) == 2 + 2 + 2 and len(table2) == 2
+    # runs + ensembles + the published round-4 ensemble and the official baseline, not run here
+    assert len(table1) == 2 + 2 + 2 + 2 and len(table2) == 2
+    assert table1["published val F1 (%)"].iloc[-1] == 57.82
     assert table2["published test F1 (%)"].tolist() == [73.07, 73.62]
     refine.write_tables(table1, table2, tmp_path / "t.csv", tmp_path / "t.md", "note")
     assert "Table 2" in (tmp_path / "t.md").read_text()
@@ -249,3 +251,19 @@ def test_paper_settings_parse():
     """The refine block of config/paper.yaml validates against the schema."""
     study = default_study(**yaml.safe_load(Path("config/paper.yaml").read_text())["refine"])
     assert refine.epochs_for(study, 3799) == math.ceil(20000 * 16 / 3799)
+
+
+def test_published_rows_attach_to_the_right_round():
+    """Zhao Table 1: 75.29 and 75.98 are round-1 ResNet rows (x1, x2.5), not source-only ladder runs."""
+    def published(round_index, scale, normalization="separated", loss="slo"):
+        return refine._published_run({"round": round_index, "model": "resnet", "scale": scale,
+                                      "normalization": normalization, "loss": loss})
+    assert math.isnan(published(0, 2.5))
+    assert published(1, 2.5) == 75.98 and published(1, 1) == 75.29
+    assert published(0, 1, "plain", "ce") == 63.52 and published(0, 1) == 73.20
+
+
+def test_pseudo_labels_without_the_ignore_band():
+    """background_threshold None: Zhao's plain 0.7 threshold, every pixel labelled."""
+    labels = pseudo_labels(np.array([[0.1, 0.5, 0.69, 0.7, 0.9]]), threshold=0.7, background_threshold=None)
+    assert labels.tolist() == [[0, 0, 0, 1, 1]]

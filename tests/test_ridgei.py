@@ -1,13 +1,17 @@
 """The ridgei study: patch labels, label-free anomaly training and threshold, and the three methods end to end
-on a tiny synthetic scene and on a tiny folder of PNG tiles."""
+on a tiny synthetic scene and on tiny folders of PNG tiles (row-major tiles, and independent crops named by
+class); tile splits, their checks and the errors that name a tile and a config key."""
 
 import copy
 import inspect
 import json
+import logging
 import math
 
 import numpy as np
 import pytest
+import rasterio
+import rioxarray
 import yaml
 from affine import Affine
 from PIL import Image
@@ -226,3 +230,203 @@ def test_config_needs_paths_for_its_source():
     with pytest.raises(InputError, match="ridgei.scene.tiles"):
         tiny_study(source="tiles")
     assert yaml.safe_dump(tiny_study())  # defaults are plain data
+
+
+# ---- tile folders of independent crops (issue #18) ----
+
+def _save_tile(folder, name, rgb, mask):
+    """One PNG image/mask pair; rgb (H, W, 3) uint8, mask (H, W) 0/1 saved as 0/255."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.ascontiguousarray(rgb)).save(folder / "images" / f"{name}.png")
+    Image.fromarray((mask * 255).astype(np.uint8)).save(folder / "masks" / f"{name}.png")
+
+
+def _write_crops(folder, scene_files):
+    """Crops of the tiny scene in 18 sizes (32 to 56 px a side), named by class: the 10 with landslides
+    a_01.., the 8 without b_01.. (name order is class order, as in the issue's folder)."""
+    parts = ridgei.load_parts(tiny_study()["scene"], *scene_files)
+    image = np.concatenate([a.image for a in parts.train + parts.val + parts.test], axis=2)
+    label = np.concatenate([a.label for a in parts.train + parts.val + parts.test], axis=1)
+    crops, top = [], 0
+    for height in (40, 48, 40):
+        left = 0
+        for width in (32, 40, 48, 56, 36, 44):
+            window = (slice(top, top + height), slice(left, left + width))
+            crops.append((image[:, window[0], window[1]].transpose(1, 2, 0), label[window]))
+            left += width
+        top += height
+    counts = {True: 0, False: 0}
+    for rgb, mask in crops:
+        has = bool(mask.any())
+        counts[has] += 1
+        _save_tile(folder, f"{'a' if has else 'b'}_{counts[has]:02d}", rgb, mask)
+    return counts
+
+
+def test_class_grouped_crops_of_different_sizes_run_end_to_end(scene_files, tmp_path, monkeypatch):
+    """The issue's folder: names grouped by class, tiles of different sizes. The default (stratified) split
+    gives every part both classes; the composition is in metrics.json; the figure is a grid of tiles
+    without scale bar or north arrow."""
+    assert _write_crops(tmp_path / "tiles", scene_files) == {True: 10, False: 8}
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
+    # 5 landslide-free train patches: one batch of 8 (at batch 4, train.train_one_epoch's merge of a
+    # one-sample last batch into the previous one fails when there are exactly two batches).
+    study["anomaly"]["training"]["batch_size"] = 8
+    parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    assert parts.tiles and not parts.georeferenced
+    for method in ridgei.METHODS:
+        _run(parts, method, study, tmp_path / method)
+        split = _assert_run(tmp_path / method, method)["split"]
+        assert split["strategy"] == "stratified" and split["seed"] == 0
+        for name in ("train", "val", "test"):
+            part = split[name]
+            assert part["landslide_pixels"] > 0 and part["landslide_free_tiles"] > 0, (name, part)
+            assert {tile[0] for tile in part["names"]} == {"a", "b"}
+            assert part["pixels"] == sum(a.label.size for a in getattr(parts, name))
+        assert sorted(split["train"]["names"] + split["val"]["names"] + split["test"]["names"]) == \
+            sorted(p.stem for p in (tmp_path / "tiles" / "masks").iterdir())
+        fractions = [split[name]["landslide_fraction"] for name in ("train", "val", "test")]
+        assert max(fractions) / min(fractions) <= 3.0
+    # The test maps hold the test tiles on a compact grid, not one long row.
+    with rioxarray.open_rasterio(tmp_path / "deeplab" / "test_map.tif") as data:
+        height, width = data.shape[1:]
+    assert max(height, width) / min(height, width) < 3
+    scale_bars = []
+    monkeypatch.setattr(ridgei, "add_scale_bar", lambda *args: scale_bars.append(args))
+    maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei.METHODS}
+    ridgei.plot_qualitative(parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
+    with Image.open(tmp_path / "q.png") as figure:
+        assert max(figure.size) / min(figure.size) < 3
+    assert scale_bars == []  # independent crops: no scale bar, no north arrow
+
+
+def test_georeferenced_tiles_split_by_position_keep_their_grid(scene_files, tmp_path, monkeypatch):
+    """GeoTIFF tiles of one area: `split: spatial` cuts them by position, maps keep the tiles' CRS and the
+    figure (a grid of tiles) has its scale bars."""
+    parts = ridgei.load_parts(tiny_study()["scene"], *scene_files)
+    image = np.concatenate([a.image for a in parts.train + parts.val + parts.test], axis=2)
+    label = np.concatenate([a.label for a in parts.train + parts.val + parts.test], axis=1)
+    origin = parts.train[0].transform
+    for folder in ("images", "masks"):
+        (tmp_path / "tiles" / folder).mkdir(parents=True)
+    for row in range(0, 128, 32):
+        for col in range(0, 256, 32):
+            transform = origin @ Affine.translation(col, row)
+            for folder, data in (("images", image[:, row : row + 32, col : col + 32]),
+                                 ("masks", label[None, row : row + 32, col : col + 32])):
+                with rasterio.open(tmp_path / "tiles" / folder / f"r{row}_c{col}.tif", "w", driver="GTiff",
+                                   width=32, height=32, count=data.shape[0], dtype="uint8", crs=parts.crs,
+                                   transform=transform) as out:
+                    out.write(data)
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"), split="spatial")
+    tiles = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    assert tiles.georeferenced and tiles.crs == parts.crs and tiles.resolution_m == 0.5
+    east = {name: [a.transform.c for a in getattr(tiles, name)] for name in ("train", "val", "test")}
+    gap = 16.0  # the median tile side, 32 px of 0.5 m
+    assert max(east["train"]) + 16 + gap <= min(east["val"]) and max(east["val"]) + 16 + gap <= min(east["test"])
+    assert tiles.split["dropped"]  # the tiles in the gaps
+    maps = ridgei.MapFiles(tmp_path / "score.tif", tmp_path / "map.tif")
+    ridgei.write_maps([a.label.astype(np.float32) for a in tiles.test], [a.label for a in tiles.test], tiles, maps)
+    with rioxarray.open_rasterio(maps.detection) as data:
+        assert data.rio.crs == parts.crs and data.rio.transform().c == min(east["test"])
+    scale_bars = []
+    monkeypatch.setattr(ridgei, "add_scale_bar", lambda *args: scale_bars.append(args))
+    paths = {method: str(maps.detection) for method in ridgei.METHODS}
+    ridgei.plot_qualitative(tiles, paths, tmp_path / "q.png", tmp_path / "q.pdf")
+    assert len(scale_bars) == min(len(tiles.test), ridgei.FIGURE_TILES)
+
+
+def _blob_tiles(folder, landslide: int, free: int, size: int = 40):
+    """`landslide` tiles with a square landslide (a_*), then `free` landslide-free tiles (b_*)."""
+    rng = np.random.default_rng(1)
+    for index in range(landslide + free):
+        mask = np.zeros((size, size), np.uint8)
+        if index < landslide:
+            mask[4 : 4 + 6 + index, 4:14] = 1
+        name = f"a_{index:02d}" if index < landslide else f"b_{index:02d}"
+        _save_tile(folder, name, rng.integers(0, 255, (size, size, 3), dtype=np.uint8), mask)
+
+
+def test_patch_larger_than_a_tile_names_the_tile_and_the_key(tmp_path):
+    rng = np.random.default_rng(0)
+    for index in range(1, 13):
+        size = 61 if index == 12 else 80
+        mask = np.zeros((size, size), np.uint8)
+        mask[: 8 + index, :20] = index % 2
+        _save_tile(tmp_path / "tiles", f"t_{index:03d}", rng.integers(0, 255, (size, size, 3), dtype=np.uint8), mask)
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
+    study["deeplab"]["patch_size"] = 64
+    parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    with pytest.raises(InputError) as err:
+        _run(parts, "deeplab", study, tmp_path / "run")
+    assert str(err.value) == (f"ridgei.deeplab.patch_size 64 is larger than tile {tmp_path}/tiles/masks/t_012.png "
+                              "(61x61); lower it or drop the tile")
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_random_split_without_a_class_says_to_stratify(tmp_path):
+    _blob_tiles(tmp_path / "tiles", landslide=5, free=1)
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"), split="random")
+    with pytest.raises(InputError, match=rf"^{tmp_path}/tiles: ridgei.scene.split random gave a (train|val|test) "
+                                         r"part without landslide-free tiles \(\d+ tile\(s\), \d+ px\); use "
+                                         r"ridgei.scene.split: stratified$"):
+        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+
+
+def test_stratified_split_that_cannot_give_every_part_both_classes(tmp_path):
+    _blob_tiles(tmp_path / "tiles", landslide=5, free=1)
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
+    with pytest.raises(InputError, match=r"ridgei.scene.split stratified gave a (train|val|test) part without "
+                                         r"landslide-free tiles .*; the folder has 5 tile\(s\) with landslides "
+                                         r"and 1 without: add tiles, or name each tile's split with "
+                                         r"ridgei.scene.split: file$"):
+        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+
+
+def test_landslide_fractions_too_far_apart(tmp_path):
+    _blob_tiles(tmp_path / "tiles", landslide=6, free=6)
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"), max_fraction_ratio=1.0)
+    with pytest.raises(InputError, match=r"ridgei.scene.split stratified: landslide fraction [\d.]+% in \w+ vs "
+                                         r"[\d.]+% in \w+, more than ridgei.scene.max_fraction_ratio 1 apart; add "
+                                         r"tiles, raise ridgei.scene.max_fraction_ratio, or name each tile's split "
+                                         r"with ridgei.scene.split: file$"):
+        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    study["scene"]["max_fraction_ratio"] = 3.0
+    assert ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"]).split["strategy"] == "stratified"
+
+
+def test_split_file_is_taken_as_written_with_warnings(tmp_path, caplog):
+    """`split: file` is exactly what the user asked for: a val part without landslides is a warning."""
+    _blob_tiles(tmp_path / "tiles", landslide=4, free=4)
+    rows = ["a_00,train", "a_01,train", "a_02,test", "a_03,test", "b_04,val", "b_05,train", "b_06,test",
+            "b_07,drop"]
+    (tmp_path / "mine.csv").write_text("name,split\n" + "\n".join(rows) + "\n")
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"), split="file",
+                       split_file=str(tmp_path / "mine.csv"))
+    with caplog.at_level(logging.INFO, logger="landslides.studies.ridgei"):
+        parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    assert [a.name for a in parts.val] == ["b_04"] and parts.split["dropped"] == ["b_07"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"{tmp_path}/tiles: ridgei.scene.split file gave a val part without landslide pixels "
+                        "(1 tile(s), 1600 px); edit the split file"]
+    assert any("val: 1 tile(s), 1600 px, landslide fraction 0.00%" in r.getMessage() for r in caplog.records)
+
+
+def test_unused_split_csv_warns(tmp_path, caplog):
+    _blob_tiles(tmp_path / "tiles", landslide=6, free=6)
+    (tmp_path / "tiles" / "split.csv").write_text("name,split\n")
+    study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
+    with caplog.at_level(logging.WARNING, logger="landslides.studies.ridgei"):
+        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path}/tiles: split.csv is not used (ridgei.scene.split is stratified); set ridgei.scene.split: "
+        "file to use it"]
+
+
+def test_tile_split_options_on_a_scene_are_refused(scene_files):
+    with pytest.raises(InputError, match=r"^config: ridgei.scene.split random applies to tile folders; a GeoTIFF "
+                                         r"or synthetic scene is always cut into spatial halves"):
+        ridgei.load_parts(tiny_study(split="random")["scene"], *scene_files)
+    parts = ridgei.load_parts(tiny_study(split="spatial")["scene"], *scene_files)
+    assert parts.split["strategy"] == "spatial halves" and parts.split["test"]["pixels"] == 128 * 128

@@ -61,13 +61,14 @@ def test_bad_requests_raise_input_error(hand_cube):
 def test_chips_labels_splits_and_nan(hand_cube):
     store = build(hand_cube)
     assert store.sizes["chip"] == 3  # the bottom-right chip lies outside the extraction mask
-    assert list(zip(store["row"].values, store["col"].values, strict=True)) == [(0, 0), (0, 32), (32, 0)]
-    np.testing.assert_allclose(store["landslide_fraction"], [128 / 1024, 1 / 1024, 0.0])
-    assert store["has_landslide"].values.tolist() == [True, True, False]
+    # The authors' (xbatcher's) order: x outer, so the left column's chips come first.
+    assert list(zip(store["row"].values, store["col"].values, strict=True)) == [(0, 0), (32, 0), (0, 32)]
+    np.testing.assert_allclose(store["landslide_fraction"], [128 / 1024, 0.0, 1 / 1024])
+    assert store["has_landslide"].values.tolist() == [True, False, True]
     positive = store["split_positive"].values.tolist()
     assert sorted(positive) == ["", "test", "train"]  # 2 positives: int(1.4)=1 train, int(0.4)=0 val, 1 test
     assert sorted(store["split_all"].values.tolist()) == ["test", "train", "train"]
-    assert store["split_positive"].values[2] == ""
+    assert store["split_positive"].values[1] == ""
     # NaN -> 0 in the image and invalid in the mask.
     assert float(store["image"].sel(channel="vv_before")[0, 5, 5]) == 0.0
     assert store["valid"].values[0, 5, 5] == 0 and store["valid"].values[0, 5, 6] == 1

@@ -26,12 +26,20 @@ def ensemble_mean(probabilities: list[np.ndarray]) -> np.ndarray:
     return (total / len(probabilities)).astype(np.float32)
 
 
-def pseudo_labels(prob: np.ndarray, threshold: float = 0.7, background_threshold: float = 0.3) -> np.ndarray:
-    """int64 labels: 1 where prob >= threshold, 0 where prob <= background_threshold, else IGNORE_INDEX."""
+def pseudo_labels(prob: np.ndarray, threshold: float = 0.7, background_threshold: float | None = 0.3) -> np.ndarray:
+    """int64 labels: 1 where prob >= threshold, 0 where prob <= background_threshold, else IGNORE_INDEX.
+
+    The ignore band between the two thresholds is this project's addition; background_threshold None
+    gives Zhao et al.'s plain rule (1 where prob >= threshold, 0 elsewhere).
+    """
+    prob = np.asarray(prob, dtype=np.float32)
+    if background_threshold is None:
+        if not 0.0 <= threshold <= 1.0:
+            raise InputError(f"pseudo-labels: threshold ({threshold}) must lie in [0, 1]")
+        return (prob >= threshold).astype(np.int64)
     if not 0.0 <= background_threshold < threshold <= 1.0:
         raise InputError(f"pseudo-labels: need 0 <= background_threshold ({background_threshold}) "
                          f"< threshold ({threshold}) <= 1")
-    prob = np.asarray(prob, dtype=np.float32)
     labels = np.full(prob.shape, IGNORE_INDEX, dtype=np.int64)
     labels[prob <= background_threshold] = 0
     labels[prob >= threshold] = 1

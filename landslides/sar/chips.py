@@ -164,9 +164,14 @@ def _whole_stats(stack: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _chip_origins(valid: np.ndarray, size: int, name: str) -> list[tuple[int, int]]:
-    """Top-left pixels of non-overlapping chips from the top-left corner that hold a valid pixel."""
+    """Top-left pixels of non-overlapping chips from the top-left corner that hold a valid pixel.
+
+    In the authors' order: xbatcher's BatchGenerator(ds, {'x': 128, 'y': 128}) walks x in the outer loop
+    (column by column, each column top to bottom), and the seeded random_split permutes that list, so
+    the order decides which chips land in train, val and test.
+    """
     h, w = valid.shape
-    origins = [(r, c) for r in range(0, h - size + 1, size) for c in range(0, w - size + 1, size)
+    origins = [(r, c) for c in range(0, w - size + 1, size) for r in range(0, h - size + 1, size)
                if valid[r:r + size, c:c + size].any()]
     if not origins:
         raise InputError(f"chip store {name}: no {size}x{size} chip with valid pixels in a {h}x{w} cube")

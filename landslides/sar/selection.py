@@ -39,18 +39,25 @@ def select_indices(store: xr.Dataset, channels: list[str], index: np.ndarray) ->
     return select_chips(store, channels, mask)
 
 
-def to_split(chips: dict, stats: ChannelStats) -> Split:
-    """Normalize and encode invalid pixels as IGNORE_INDEX so no loss or metric counts them."""
+def to_split(chips: dict, stats: ChannelStats, invalid_pixels: str = "ignore") -> Split:
+    """Normalized images (invalid pixels 0) and targets.
+
+    invalid_pixels "ignore" encodes pixels outside the extraction mask (or NaN) as IGNORE_INDEX, so no
+    loss or metric counts them; "score" keeps their label (0), as the authors' code did after setting
+    NaN to 0, so they count as background in the loss and the metrics.
+    """
     target = chips["label"].astype(np.int64)
-    target[~chips["valid"]] = IGNORE_INDEX
+    if invalid_pixels == "ignore":
+        target[~chips["valid"]] = IGNORE_INDEX
     images = normalize(chips["images"], stats, chips["valid"])
     return Split(torch.from_numpy(images), torch.from_numpy(target))
 
 
 def channel_stats(store: xr.Dataset, train: dict, channels: list[str], how: str) -> ChannelStats:
-    """train_split: statistics of the training chips' valid pixels; whole_cube: the original code's one
-    mean/std per variable over the whole cube (stored in the chip store)."""
-    if how == "whole_cube":
+    """train_split: statistics of the training chips' valid pixels; whole_cube (and
+    whole_cube_per_region, which applies them per region): one mean/std per variable over the whole
+    cube, as the authors' code computed them (stored in the chip store)."""
+    if how in ("whole_cube", "whole_cube_per_region"):
         return ChannelStats(channels, store["whole_mean"].sel(channel=channels).values.astype(np.float64),
                             store["whole_std"].sel(channel=channels).values.astype(np.float64))
     return fit_channel_stats(train["images"], channels, train["valid"])

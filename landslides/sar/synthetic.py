@@ -1,25 +1,40 @@
-"""Synthetic SAR datacubes in the schema of the Zenodo record 7248056 cubes.
+"""Synthetic SAR datacubes in the schema of the Zenodo record 7248056 cubes: a twin of each real cube.
 
 A cube is built from physics, not from noise: a fractal DEM gives slope, aspect and curvature; land cover
-follows elevation and slope; landslides start on steep ground and run downslope; VV and VH come from the
-local incidence angle seen from the orbit's side and from the land cover, times gamma speckle; inside
-landslides the post-event backscatter changes (vegetation removed) and the coherence across the event
-drops. Regions differ in relief, roughness, land cover, speckle looks and backscatter level, so
-training on one region and testing on another is a real transfer.
+follows elevation and slope; the trigger (earthquake shaking or storm rainfall) exceeds the failure
+threshold over part of the region, and there landslides start on steep ground and run downslope; VV and
+VH come from the land cover and the local incidence angle seen from the orbit's side, times gamma
+speckle; inside landslides the post-event backscatter changes (vegetation removed) and the coherence
+across the event drops. Regions differ where real regions differ: relief, land-cover mix and season,
+radar geometry (incidence angle, orbit direction), acquisition-to-acquisition moisture, the trigger and
+the landslides it left. The number of looks is a property of the processing chain, shared by all cubes.
+docs/twin.md lists every calibration target beside its source.
+
+At `twin_size` (the real scale) a region's chip store reproduces the real chip counts and landslide
+pixel fractions; at a smaller size the trigger's footprint shrinks with the scene, so the share of
+chips with landslides and the landslide fraction inside them stay those of the region, while terrain,
+land cover and landslide sizes keep their physical scales.
 
 Statistics of the authors' cubes (docs/sources.md) are quoted as "natural-log" means, e.g. Hokkaido vh -1.32.
 Read as natural logs they cannot be true: the authors' linear mean of vh is 0.0528, and the mean of a log
 cannot exceed the log of the mean (exp(-1.32) = 0.27 > 0.0528). Read as log10 they fit (10^-1.32 = 0.048),
 and they give the levels SAR over vegetated hills really has (VH about -13 dB, VV about -7 dB). So the
 presets hold them as mean backscatter in dB (10 x log10). The chip pipeline still takes natural logs.
+
+The cube is lazy (dask): the static layers and labels are computed at once, each acquisition and each
+interferometric pair when it is written or read, one at a time per worker, so a real-size cube never
+sits in memory whole. Every acquisition and pair draws from its own seeded stream, so the bytes depend
+only on (region, size, seed).
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import dask
+import dask.array as da
 import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -33,39 +48,44 @@ from landslides.sar.terrain import BARE, FOREST, GRASS, WATER
 from landslides.sar.zarr_io import write_zarr_atomic
 
 SPACING_M = 10.0  # pixel size of the real cubes (Prapas et al.: 10 m x 10 m)
-# e-folding distance of co-seismic landslide density from the epicentre: a few km, as in the
-# landslide inventories of moderate (M6-7) earthquakes such as the 2018 Hokkaido Iburi event.
-SHAKING_DECAY_M = 2000.0
-INCIDENCE_DEG = 39.0  # Sentinel-1 IW mid-swath incidence angle
+# Sentinel-1 IW: incidence 29.1-46.0 deg across the 250 km swath, about 0.068 deg per km towards far range.
+INCIDENCE_PER_KM = (46.0 - 29.1) / 250.0
 WAVELENGTH_M = 0.0555  # Sentinel-1 C band
 IFG_LOOKS = 20  # looks of the coherence estimator window (5 x 4 pixels)
 SCAR = 4  # land-cover code of a fresh landslide scar (after the event only)
 CHUNK = 256  # y/x chunk size, as in the real cubes
+# Equivalent number of looks of the cubes' backscatter. One processing chain made all four cubes, so one
+# value for all: the one that, with the scene's own variance, gives the per-pixel spread of log
+# backscatter in the authors' statistics (docs/twin.md).
+LOOKS = 7.0
+# Amplitude scale of the interferometric products (topophase_cor_0 is an amplitude in the processor's
+# digital numbers, topophase_flat the complex interferogram in their square): the published means of
+# topophase_cor_0 (105 Hokkaido, 84 Kaikoura) over the square root of the typical VV backscatter
+# (0.43, 0.32) both give about 250.
+AMPLITUDE_DN = 250.0
 
-# Backscatter of each cover on flat ground, dB (VV, VH), and the exponent n of its residual
-# cos(local incidence)^n dependence. The cubes carry radiometrically terrain-corrected backscatter (gamma0,
-# the pixel-area effect of slopes removed), so what terrain leaves is the angular behaviour of the scatterer
-# itself: nearly none for canopy volume scattering, more for surfaces. A regional offset in the preset
-# then shifts all covers together to the region's level.
+# Backscatter of each cover on flat ground at the reference incidence, dB (VV, VH), and the exponents
+# (VV, VH) of its residual cos(local incidence)^n dependence. The cubes carry radiometrically
+# terrain-corrected backscatter (gamma0, the pixel-area effect of slopes removed), so what terrain leaves
+# is the angular behaviour of the scatterer itself: little for canopy volume scattering, more for
+# surfaces, more in VV (surface) than in VH (volume). Typical C-band levels; GRASS (crops, pasture,
+# tussock, shrub) depends on the season and comes from each region's preset.
 COVER_DB = {
-    WATER: (-20.0, -27.0, 3.0),
-    FOREST: (-7.0, -12.5, 0.3),
-    GRASS: (-10.0, -17.5, 1.0),
-    BARE: (-11.0, -19.0, 2.0),
-    SCAR: (-9.0, -18.5, 2.0),  # rough wet debris: VV drops a little, VH (canopy volume) drops a lot
+    WATER: (-20.0, -27.0, 3.0, 3.0),
+    FOREST: (-7.0, -12.5, 0.6, 0.3),
+    BARE: (-11.0, -19.0, 2.5, 1.5),
+    SCAR: (-9.5, -18.5, 2.5, 1.5),  # rough wet debris: VV drops a little, VH (canopy volume) drops a lot
 }
+GRASS_EXPONENTS = (1.5, 0.8)
 # Coherence of each cover for a zero-day pair and its decay time in days.
 COVER_COHERENCE = {WATER: (0.05, 1.0), FOREST: (0.45, 12.0), GRASS: (0.65, 24.0), BARE: (0.85, 120.0),
                    SCAR: (0.75, 60.0)}
 NOISE_FLOOR_DB = -24.0  # Sentinel-1 NESZ: what radar shadow looks like
-# Horizontal direction of the radar beam (clockwise from north) for a right-looking sensor: ascending
-# passes fly north-northwest and look east, descending ones fly south-southwest and look west.
-LOOK_AZIMUTH_DEG = {"a": 80.0, "d": 280.0}
 
 
 @dataclass(frozen=True)
 class RegionPreset:
-    """What makes one region's cube look like that region."""
+    """What makes one region's cube look like that region (docs/twin.md gives the source of each value)."""
 
     orbits: tuple[str, ...]  # value of sat:orbit_state per timestep, as the real cube spells it
     n_pre: int  # acquisitions up to and including the last pre-event date
@@ -73,21 +93,35 @@ class RegionPreset:
     revisit_days: int
     epsg: int  # UTM zone of the region
     origin: tuple[float, float]  # x of the west edge, y of the north edge (metres)
-    default_size: tuple[int, int]  # height, width used by the default config
+    twin_size: tuple[int, int]  # height, width of the real-scale twin
+    # Terrain.
     hurst: float  # terrain roughness: lower is rougher
     corr_m: float  # wavelength beyond which relief stops growing
     rms_slope: float  # RMS of rise/run of the fractal terrain
     base_m: float  # lowest elevation
     cone_slope: float  # regional slope of a volcanic edifice (0: none)
-    water: float  # land-cover fractions
+    # Land cover: fractions, and the season's backscatter of the non-forest vegetation (VV, VH dB).
+    water: float
     bare: float
     grass: float
-    landslide_fraction: float
-    slope50_deg: float  # slope at which a source point is half as likely as on very steep ground
-    landslide_length_m: float  # median length
-    looks: float  # equivalent number of looks of the speckle
-    vv_db: float  # mean pre-event backscatter, dB
-    vh_db: float
+    grass_db: tuple[float, float]
+    # Radar geometry and acquisition conditions.
+    incidence_deg: float  # incidence angle at the scene centre
+    look_azimuth_deg: tuple[float, float]  # horizontal look direction (clockwise from north): ascending, descending
+    wobble_db: float  # acquisition-to-acquisition change of each cover (moisture, rain on the canopy, phenology)
+    # Post-event change of a cover outside landslides, dB (VV, VH): storm-wetted soils, stripped canopies.
+    post_change_db: dict = field(default_factory=dict)
+    vv_db: float = -7.0  # mean pre-event backscatter, dB
+    vh_db: float = -13.0
+    # Trigger and landslides.
+    trigger: str = "earthquake"
+    source_length_m: float = 10000.0  # rupture segment (earthquake) at twin size
+    decay_m: float = 5000.0  # e-folding distance of shaking from it, or storm correlation length (rainfall)
+    affected_fraction: float = 0.3  # share of the scene where the trigger exceeded the failure threshold
+    landslide_fraction: float = 0.03  # share of the usable scene covered by landslides
+    slope50_deg: float = 25.0  # hillslope angle at which a source is half as likely as on very steep ground
+    landslide_length_m: float = 120.0  # median length
+    looks: float = LOOKS  # equivalent number of looks of the speckle
 
 
 def _orbits(spec: str) -> tuple[str, ...]:
@@ -95,51 +129,88 @@ def _orbits(spec: str) -> tuple[str, ...]:
 
 
 REGION_PRESETS: dict[str, RegionPreset] = {
-    # Rolling hills of pumice-covered, forested slopes: many small shallow slides.
+    # Iburi hills, Hokkaido, September 2018 (Mw 6.6): low, rolling hills of pumice-covered, forested
+    # slopes, cropland in the valleys at the end of summer; thousands of small, shallow slides in a
+    # dense cluster. Descending view (the authors' statistics: incidence 34.4-37.4 deg, LOS azimuth -100.4).
     "hokkaido": RegionPreset(
         orbits=_orbits("d,d,a,d,d,d,a,d,d,a,d,d,a,d,d,a,d,d,a,d,a,d,d,a,d,d"), n_pre=20,
-        event=("20180905", "20180907"), revisit_days=6, epsg=32654, origin=(530000.0, 4745000.0),
-        default_size=(768, 768), hurst=0.9, corr_m=2500.0, rms_slope=0.42, base_m=40.0, cone_slope=0.0,
-        water=0.01, bare=0.0, grass=0.2, landslide_fraction=0.09, slope50_deg=22.0,
-        landslide_length_m=120.0, looks=6.0, vv_db=-7.34, vh_db=-13.21),
-    # Flank of a tropical forested volcano: a regional cone slope plus gullies.
+        event=("20180905", "20180907"), revisit_days=6, epsg=32654, origin=(530000.0, 4760000.0),
+        twin_size=(3072, 4352), hurst=0.9, corr_m=2500.0, rms_slope=0.42, base_m=40.0, cone_slope=0.0,
+        water=0.01, bare=0.0, grass=0.2, grass_db=(-8.5, -14.5),
+        incidence_deg=35.86, look_azimuth_deg=(79.6, 280.44), wobble_db=0.4,
+        vv_db=-7.34, vh_db=-13.21,
+        trigger="earthquake", source_length_m=15000.0, decay_m=8000.0, affected_fraction=0.22,
+        landslide_fraction=0.034, slope50_deg=22.0, landslide_length_m=120.0),
+    # Flank of Mt Talakmau, West Sumatra, February 2022 (Mw 6.1, Pasaman): a tropical forested volcano
+    # in the wet season (rain on the canopy changes each acquisition more); fewer, larger slides.
     "talakmau": RegionPreset(
         orbits=_orbits("a,d,a,d,a,d,a,d,a,d,a,d,a,d,a,a,a,a,a,a"), n_pre=8,
         event=("20220225", "20220226"), revisit_days=12, epsg=32647, origin=(600000.0, 25000.0),
-        default_size=(512, 512), hurst=0.95, corr_m=4000.0, rms_slope=0.38, base_m=300.0, cone_slope=0.15,
-        water=0.0, bare=0.04, grass=0.1, landslide_fraction=0.06, slope50_deg=28.0,
-        landslide_length_m=180.0, looks=5.0, vv_db=-6.9, vh_db=-12.6),
-    # Steep, rough greywacke ranges under grass and scrub, bare rock on the heights.
+        twin_size=(1536, 1536), hurst=0.95, corr_m=4000.0, rms_slope=0.38, base_m=300.0, cone_slope=0.15,
+        water=0.0, bare=0.04, grass=0.1, grass_db=(-8.0, -13.5),
+        incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0), wobble_db=0.6,
+        vv_db=-6.9, vh_db=-12.6,
+        trigger="earthquake", source_length_m=8000.0, decay_m=4000.0, affected_fraction=0.35,
+        landslide_fraction=0.026, slope50_deg=28.0, landslide_length_m=180.0),
+    # Seaward Kaikoura Range, New Zealand, November 2016 (Mw 7.8): steep, rough greywacke ranges under
+    # tussock, scrub and pasture in spring, bare scree on the heights; the rupture runs through the whole
+    # scene; large slides and rock avalanches. Ascending view (incidence about 38.6 deg, LOS azimuth -252.2).
     "kaikoura": RegionPreset(
         orbits=_orbits("ascending,ascending,ascending,ascending,ascending"), n_pre=3,
         event=("20161113", "20161114"), revisit_days=12, epsg=32759, origin=(630000.0, 5305000.0),
-        default_size=(512, 512), hurst=0.75, corr_m=3000.0, rms_slope=0.6, base_m=100.0, cone_slope=0.0,
-        water=0.0, bare=0.2, grass=0.45, landslide_fraction=0.07, slope50_deg=32.0,
-        landslide_length_m=220.0, looks=4.0, vv_db=-9.86, vh_db=-16.05),
-    # Humid forested mountains of the Cordillera Central: shallow slides after hurricane rainfall.
+        twin_size=(3072, 3072), hurst=0.75, corr_m=3000.0, rms_slope=0.6, base_m=100.0, cone_slope=0.0,
+        water=0.0, bare=0.1, grass=0.75, grass_db=(-10.0, -16.5),
+        incidence_deg=38.57, look_azimuth_deg=(72.18, 287.8), wobble_db=0.4,
+        vv_db=-9.86, vh_db=-16.05,
+        trigger="earthquake", source_length_m=150000.0, decay_m=10000.0, affected_fraction=0.40,
+        landslide_fraction=0.035, slope50_deg=32.0, landslide_length_m=220.0),
+    # Cordillera Central, Puerto Rico, September 2017 (Hurricane Maria): humid forested mountains and
+    # pasture; the storm soaked the soils and stripped the canopies everywhere, and left many small,
+    # shallow slides where rainfall was heaviest.
     "puerto_rico": RegionPreset(
         orbits=_orbits("a,d,a,d,a,d,a,d,a,d,a,d,a,d"), n_pre=8,
         event=("20170920", "20170921"), revisit_days=6, epsg=32619, origin=(750000.0, 2020000.0),
-        default_size=(512, 512), hurst=0.85, corr_m=2000.0, rms_slope=0.4, base_m=150.0, cone_slope=0.0,
-        water=0.01, bare=0.0, grass=0.25, landslide_fraction=0.07, slope50_deg=25.0,
-        landslide_length_m=100.0, looks=5.0, vv_db=-7.2, vh_db=-12.9),
+        twin_size=(2048, 2048), hurst=0.85, corr_m=2000.0, rms_slope=0.4, base_m=150.0, cone_slope=0.0,
+        water=0.01, bare=0.0, grass=0.25, grass_db=(-9.5, -15.5),
+        incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0), wobble_db=0.5,
+        post_change_db={FOREST: (-1.0, -2.0), GRASS: (1.0, 0.5), BARE: (1.5, 1.0)},
+        vv_db=-7.2, vh_db=-12.9,
+        trigger="rainfall", source_length_m=0.0, decay_m=15000.0, affected_fraction=0.6,
+        landslide_fraction=0.04, slope50_deg=25.0, landslide_length_m=100.0),
 }
 
 
-def make_datacube(region: str, *, height: int, width: int, seed: int,
-                  looks: float | None = None) -> xr.Dataset:
-    """Build a synthetic datacube of `region` in memory (numpy-backed), deterministic in (seed, region)."""
+@dataclass
+class Scene:
+    """The static layers of a cube and its landslides (what the chip store's labels come from)."""
+
+    dem: np.ndarray
+    riserun: np.ndarray
+    aspect: np.ndarray
+    cover: np.ndarray  # land cover before the event
+    valid: np.ndarray  # extraction mask
+    excess: np.ndarray  # how far the trigger exceeded the failure threshold (0 outside the affected area)
+    slides: np.ndarray  # landslides (inside or outside the footprint; the cube keeps those inside)
+
+
+def _preset(region: str) -> RegionPreset:
     if region not in REGION_PRESETS:
         known = ", ".join(REGION_PRESETS)
         raise InputError(f"synthetic datacube: unknown region {region!r} (known: {known})")
+    return REGION_PRESETS[region]
+
+
+def simulate_scene(region: str, *, height: int, width: int, seed: int) -> Scene:
+    """Terrain, land cover, footprint, trigger and landslides of `region`; what `make_datacube` builds on.
+
+    Cheap next to the radar layers, so tests check the landslide statistics of large scenes with it.
+    """
+    p = _preset(region)
     if height < 32 or width < 32:
         raise InputError(f"synthetic datacube {region}: size {height}x{width} is too small (min 32x32)")
-    p = REGION_PRESETS[region]
-    looks = p.looks if looks is None else looks
     # Seeding from (seed, region) makes cubes of different regions independent for the same seed.
     rng = np.random.default_rng([seed, zlib.crc32(region.encode())])
     shape = (height, width)
-
     dem = terrain.make_dem(rng, shape, spacing=SPACING_M, hurst=p.hurst, corr_m=p.corr_m,
                            rms_slope=p.rms_slope, base_m=p.base_m, cone_slope=p.cone_slope)
     riserun = terrain.slope_riserun(dem, SPACING_M)
@@ -148,40 +219,75 @@ def make_datacube(region: str, *, height: int, width: int, seed: int,
     cover = terrain.land_cover(rng, dem, slope_deg, spacing=SPACING_M, water_fraction=p.water,
                                bare_fraction=p.bare, grass_fraction=p.grass)
     valid = terrain.valid_footprint(rng, shape, spacing=SPACING_M)
-    shaking = terrain.shaking_intensity(rng, shape, spacing=SPACING_M, decay_m=SHAKING_DECAY_M)
+    # The trigger's footprint scales with the scene (see the module docstring); terrain does not.
+    scale = np.sqrt(height * width / (p.twin_size[0] * p.twin_size[1]))
+    intensity = terrain.trigger_intensity(rng, shape, spacing=SPACING_M, trigger=p.trigger,
+                                          source_length_px=scale * p.source_length_m / SPACING_M,
+                                          decay_px=scale * p.decay_m / SPACING_M, dem=dem)
+    usable = valid & (cover != WATER)
+    excess = terrain.failure_excess(intensity, usable, p.affected_fraction)
     slides = terrain.place_landslides(rng, slope_deg, aspect, cover, spacing=SPACING_M,
                                       target_fraction=p.landslide_fraction, slope50_deg=p.slope50_deg,
-                                      median_length_m=p.landslide_length_m, usable=valid, intensity=shaking)
-    post_cover = np.where(slides & (cover != WATER), SCAR, cover).astype(np.uint8)
+                                      median_length_m=p.landslide_length_m, usable=valid, intensity=excess)
+    return Scene(dem=dem, riserun=riserun, aspect=aspect, cover=cover, valid=valid, excess=excess,
+                 slides=slides)
 
+
+def make_datacube(region: str, *, height: int, width: int, seed: int,
+                  looks: float | None = None) -> xr.Dataset:
+    """Build a synthetic datacube of `region`, deterministic in (seed, region, size).
+
+    Static variables are numpy arrays; `vv`, `vh` and the interferometric variables are dask arrays
+    computed when written (`write_datacube`) or read.
+    """
+    p = _preset(region)
+    scene = simulate_scene(region, height=height, width=width, seed=seed)
+    looks = p.looks if looks is None else looks
     dates = _acquisition_dates(p)
-    cos_loc = {o: _cos_local_incidence(dem, o).astype(np.float32) for o in sorted(set(p.orbits))}
-    vv, vh, clean_vv = _backscatter(rng, p, cos_loc, cover, post_cover, valid, looks)
-    pairs = _interferometry(rng, p, dates, cos_loc, cover, post_cover, slides, valid, clean_vv, vv)
+    shape = (height, width)
+    radar = _Radar(p, scene, looks, dates, stream=[seed, zlib.crc32(region.encode())])
+
+    token = dask.base.tokenize(region, height, width, seed, looks)
+    acquisitions = [dask.delayed(radar.acquisition, pure=True)(t, dask_key_name=f"acquisition-{token}-{t}")
+                    for t in range(len(p.orbits))]
+
+    def layer(task, k, name):
+        part = dask.delayed(_take, pure=True)(task, k, dask_key_name=f"{name}-{token}")
+        return da.from_delayed(part, shape, dtype=np.float32)
+
+    vv = da.stack([layer(a, 0, f"vv-{t}") for t, a in enumerate(acquisitions)])
+    vh = da.stack([layer(a, 1, f"vh-{t}") for t, a in enumerate(acquisitions)])
+    pairs = _same_orbit_pairs(p.orbits)
+    pair_tasks = [dask.delayed(radar.pair, pure=True)(k, i, j, acquisitions[i], acquisitions[j],
+                                                      dask_key_name=f"pair-{token}-{k}")
+                  for k, (i, j) in enumerate(pairs)]
+    pair_vars = {name: da.stack([layer(task, v, f"{name}-{k}") for k, task in enumerate(pair_tasks)])
+                 for v, name in enumerate(PAIR_VARS)}
 
     static = {
-        "dem": dem,
-        "dem_aspect": aspect,
-        "dem_curvature": terrain.curvature(dem, SPACING_M),
-        "dem_slope_radians": np.arctan(riserun),
-        "dem_slope_riserun": riserun,
+        "dem": scene.dem,
+        "dem_aspect": scene.aspect,
+        "dem_curvature": terrain.curvature(scene.dem, SPACING_M),
+        "dem_slope_radians": np.arctan(scene.riserun),
+        "dem_slope_riserun": scene.riserun,
     }
     data_vars = {
         "vv": (("timestep", "y", "x"), vv),
         "vh": (("timestep", "y", "x"), vh),
-        **{k: (("timepair", "y", "x"), v) for k, v in pairs["vars"].items()},
+        **{k: (("timepair", "y", "x"), v) for k, v in pair_vars.items()},
         **{k: (("y", "x"), v.astype(np.float32)) for k, v in static.items()},
-        "landslides": (("y", "x"), (slides & valid).astype(np.uint8)),
-        "extraction_mask": (("y", "x"), valid.astype(np.uint8)),
+        "landslides": (("y", "x"), (scene.slides & scene.valid).astype(np.uint8)),
+        "extraction_mask": (("y", "x"), scene.valid.astype(np.uint8)),
     }
     x = p.origin[0] + (np.arange(width) + 0.5) * SPACING_M
     y = p.origin[1] - (np.arange(height) + 0.5) * SPACING_M
+    names = np.array([f"{dates[i]:%Y%m%d}_{dates[j]:%Y%m%d}" for i, j in pairs])
     coords = {
         "timestep": dates.values,
         "sat:orbit_state": ("timestep", np.array(p.orbits)),
-        "timepair": pairs["names"],
-        "timepair_start": ("timepair", pairs["start"]),
-        "timepair_end": ("timepair", pairs["end"]),
+        "timepair": names,
+        "timepair_start": ("timepair", dates.values[[i for i, _ in pairs]]),
+        "timepair_end": ("timepair", dates.values[[j for _, j in pairs]]),
         "y": y,
         "x": x,
     }
@@ -189,6 +295,14 @@ def make_datacube(region: str, *, height: int, width: int, seed: int,
     ds.attrs.update(region=region, synthetic=1, seed=seed, looks=float(looks),
                     event_last_pre=p.event[0], event_first_post=p.event[1])
     return ds.rio.write_crs(f"EPSG:{p.epsg}", inplace=True)
+
+
+PAIR_VARS = ("los_rdr_0", "los_rdr_1", "phsig_cor", "topophase_cor_0", "topophase_cor_1",
+             "topophase_flat_imag", "topophase_flat_real")
+
+
+def _take(stack: np.ndarray, k: int) -> np.ndarray:
+    return stack[k]
 
 
 def _acquisition_dates(p: RegionPreset) -> pd.DatetimeIndex:
@@ -200,61 +314,119 @@ def _acquisition_dates(p: RegionPreset) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.concatenate([pre, post])).astype("datetime64[ns]")
 
 
-def _cos_local_incidence(dem: np.ndarray, orbit: str) -> np.ndarray:
+def _incidence_deg(p: RegionPreset, orbit: str, width: int) -> np.ndarray:
+    """Incidence angle per column: it grows towards far range, east for ascending (looking east) passes."""
+    km = (np.arange(width) - (width - 1) / 2.0) * SPACING_M / 1000.0
+    towards_far = km if orbit[0] == "a" else -km
+    return (p.incidence_deg + INCIDENCE_PER_KM * towards_far).astype(np.float32)
+
+
+def _look_azimuth(p: RegionPreset, orbit: str) -> float:
+    return p.look_azimuth_deg[0] if orbit[0] == "a" else p.look_azimuth_deg[1]
+
+
+def _cos_local_incidence(p: RegionPreset, dem: np.ndarray, orbit: str) -> np.ndarray:
     """Cosine of the angle between the terrain normal and the direction to the satellite."""
     dzdx, dzdy = terrain.gradients(dem, SPACING_M)
-    inc, az = np.radians(INCIDENCE_DEG), np.radians(LOOK_AZIMUTH_DEG[orbit[0]])
+    inc = np.radians(_incidence_deg(p, orbit, dem.shape[1]))[None, :]
+    az = np.radians(_look_azimuth(p, orbit))
     # Unit vector from the ground to the sensor: against the beam horizontally, upwards vertically.
-    to_sensor = (-np.sin(inc) * np.sin(az), -np.sin(inc) * np.cos(az), np.cos(inc))
+    to_e, to_n, up = -np.sin(inc) * np.sin(az), -np.sin(inc) * np.cos(az), np.cos(inc)
     norm = np.sqrt(1.0 + dzdx**2 + dzdy**2)
-    return (-dzdx * to_sensor[0] - dzdy * to_sensor[1] + to_sensor[2]) / norm
+    return ((-dzdx * to_e - dzdy * to_n + up) / norm).astype(np.float32)
 
 
-def _clean_backscatter_db(cos_loc: np.ndarray, cover: np.ndarray, pol: int) -> np.ndarray:
+def _cover_levels(p: RegionPreset) -> dict[int, tuple[float, float, float, float]]:
+    return {**COVER_DB, GRASS: (*p.grass_db, *GRASS_EXPONENTS)}
+
+
+def _clean_backscatter_db(p: RegionPreset, cos_loc: np.ndarray, cos_ref: np.ndarray, cover: np.ndarray,
+                          pol: int, after: bool = False) -> np.ndarray:
     """Noise-free terrain-corrected backscatter (dB) given the local incidence seen from one orbit's side.
 
     Slopes facing the sensor (small local incidence) are brighter, slopes facing away darker, and slopes
     steeper than the grazing angle fall in radar shadow, which only the noise floor fills.
     """
-    cos_ref = np.cos(np.radians(INCIDENCE_DEG))
     out = np.empty(cos_loc.shape, np.float32)
-    for code, levels in COVER_DB.items():
+    ratio_db = 10.0 * np.log10(np.maximum(cos_loc, 0.05) / cos_ref)
+    for code, levels in _cover_levels(p).items():
         where = cover == code
-        out[where] = levels[pol] + levels[2] * 10.0 * np.log10(np.maximum(cos_loc[where], 0.05) / cos_ref)
+        level = levels[pol] + (p.post_change_db.get(code, (0.0, 0.0))[pol] if after else 0.0)
+        out[where] = level + levels[2 + pol] * ratio_db[where]
     out[cos_loc <= 0.0] = NOISE_FLOOR_DB
     return out
 
 
-def _backscatter(rng, p: RegionPreset, cos_loc, cover, post_cover, valid, looks):
-    """Linear VV and VH per timestep (NaN outside the footprint), and the noise-free VV for coherence."""
-    n = len(p.orbits)
-    shape = (n, *cover.shape)
-    out = {0: np.empty(shape, np.float32), 1: np.empty(shape, np.float32)}
-    clean_vv = np.empty(shape, np.float32)
-    # Speckle lowers the mean of log backscatter by E[ln G] = digamma(L) - ln(L); include it so the
-    # speckled cube, not the clean one, sits at the region's level.
-    speckle_db = 10.0 / np.log(10.0) * (digamma(looks) - np.log(looks))
-    offsets = {}
-    for pol, target in ((0, p.vv_db), (1, p.vh_db)):
-        views = [_clean_backscatter_db(cos_loc[o], cover, pol)[valid].mean() for o in sorted(cos_loc)]
-        offsets[pol] = target - float(np.mean(views)) - speckle_db
-    clean_cache = {}
-    for t, orbit in enumerate(p.orbits):
-        after = t >= p.n_pre
-        # Moisture and phenology: each acquisition shifts each cover by a fraction of a dB.
-        wobble = rng.normal(0.0, 0.4, size=len(COVER_DB)).astype(np.float32)
+class _Radar:
+    """The time-varying layers of one cube, one acquisition or pair at a time (dask tasks call these)."""
+
+    def __init__(self, p: RegionPreset, scene: Scene, looks: float, dates: pd.DatetimeIndex, stream: list[int]):
+        self.p, self.scene, self.looks, self.dates, self.stream = p, scene, float(looks), dates, stream
+        self.post_cover = np.where(scene.slides & (scene.cover != WATER), SCAR, scene.cover).astype(np.uint8)
+        width = scene.dem.shape[1]
+        self.cos_loc = {o: _cos_local_incidence(p, scene.dem, o) for o in sorted(set(p.orbits))}
+        self.cos_ref = {o: np.cos(np.radians(_incidence_deg(p, o, width)))[None, :] for o in self.cos_loc}
+        # Speckle lowers the mean of log backscatter by E[ln G] = digamma(L) - ln(L); include it so the
+        # speckled cube, not the clean one, sits at the region's level.
+        speckle_db = 10.0 / np.log(10.0) * (digamma(self.looks) - np.log(self.looks))
+        self.offsets = {}
+        valid = scene.valid
+        for pol, target in ((0, p.vv_db), (1, p.vh_db)):
+            views = [_clean_backscatter_db(p, self.cos_loc[o], self.cos_ref[o], scene.cover, pol)[valid].mean()
+                     for o in self.cos_loc]
+            self.offsets[pol] = np.float32(target - float(np.mean(views)) - speckle_db)
+        self.deformation = _coseismic_phase(np.random.default_rng([*stream, 3]), scene.dem.shape)
+        self.pairs = _same_orbit_pairs(p.orbits)
+
+    def acquisition(self, t: int) -> np.ndarray:
+        """(3, y, x): speckled VV and VH and noise-free VV of timestep t (linear; NaN outside the footprint)."""
+        p, scene = self.p, self.scene
+        rng = np.random.default_rng([*self.stream, 1, t])
+        orbit, after = p.orbits[t], t >= p.n_pre
+        cover = self.post_cover if after else scene.cover
+        # Moisture, rain on the canopy and phenology: each acquisition shifts each cover a little.
+        wobble = rng.normal(0.0, p.wobble_db, size=SCAR + 1).astype(np.float32)[cover]
+        out = np.empty((3, *cover.shape), np.float32)
         for pol in (0, 1):
-            key = (orbit, pol, after)
-            if key not in clean_cache:
-                clean_cache[key] = _clean_backscatter_db(cos_loc[orbit], post_cover if after else cover, pol)
-            db = clean_cache[key] + np.float32(offsets[pol]) + wobble[post_cover if after else cover]
+            db = _clean_backscatter_db(p, self.cos_loc[orbit], self.cos_ref[orbit], cover, pol, after)
+            db += self.offsets[pol] + wobble
             linear = np.power(np.float32(10.0), db * np.float32(0.1))
             if pol == 0:
-                clean_vv[t] = linear
-            speckle = rng.standard_gamma(looks, size=cover.shape, dtype=np.float32) / np.float32(looks)
-            np.multiply(linear, speckle, out=out[pol][t])
-            out[pol][t][~valid] = np.nan
-    return out[0], out[1], clean_vv
+                out[2] = linear
+            speckle = rng.standard_gamma(self.looks, size=cover.shape, dtype=np.float32) / np.float32(self.looks)
+            np.multiply(linear, speckle, out=out[pol])
+        out[:, ~scene.valid] = np.nan
+        return out
+
+    def pair(self, k: int, i: int, j: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """(7, y, x) ISCE-like products of same-orbit pair k = (i, j), in PAIR_VARS order."""
+        p, scene = self.p, self.scene
+        rng = np.random.default_rng([*self.stream, 2, k])
+        shape = scene.dem.shape
+        orbit = p.orbits[i]
+        days = (self.dates[j] - self.dates[i]).days
+        across = i < p.n_pre <= j
+        out = np.empty((len(PAIR_VARS), *shape), np.float32)
+        out[0] = _incidence_deg(p, orbit, shape[1])[None, :]
+        # ISCE's LOS azimuth: the target-to-sensor direction, anticlockwise from north.
+        out[1] = -((_look_azimuth(p, orbit) + 180.0) % 360.0)
+        gamma = _true_coherence(self.cos_loc[orbit], scene.cover if j < p.n_pre else self.post_cover, days)
+        if across:
+            # Shaking and surface change decorrelate the whole scene a little, landslides completely.
+            gamma *= np.float32(0.75)
+            gamma[scene.slides] = 0.05
+        out[4] = _estimated_coherence(rng, gamma)
+        out[2] = _estimated_coherence(rng, gamma)
+        phase = _phase_noise(rng, gamma) + _atmosphere(rng, shape)
+        if across:
+            phase += self.deformation
+        power = np.sqrt(first[0] * second[0])  # speckled VV of both dates
+        out[3] = np.float32(AMPLITUDE_DN) * np.sqrt(power)
+        magnitude = np.float32(AMPLITUDE_DN**2) * power
+        out[6] = magnitude * np.cos(phase)
+        out[5] = magnitude * np.sin(phase)
+        out[:, ~scene.valid] = np.nan
+        return out
 
 
 def _same_orbit_pairs(orbits: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -265,45 +437,6 @@ def _same_orbit_pairs(orbits: tuple[str, ...]) -> list[tuple[int, int]]:
             pairs.append((last[orbit], t))
         last[orbit] = t
     return sorted(pairs)
-
-
-def _interferometry(rng, p: RegionPreset, dates, cos_loc, cover, post_cover, slides, valid, clean_vv, vv):
-    """ISCE-like products per same-orbit pair: LOS angles, coherences, amplitude, flattened interferogram."""
-    pairs = _same_orbit_pairs(p.orbits)
-    shape = (len(pairs), *cover.shape)
-    names = ["los_rdr_0", "los_rdr_1", "phsig_cor", "topophase_cor_0", "topophase_cor_1",
-             "topophase_flat_imag", "topophase_flat_real"]
-    out = {k: np.empty(shape, np.float32) for k in names}
-    cols = np.arange(cover.shape[1])[None, :] / cover.shape[1]
-    deformation = _coseismic_phase(rng, cover.shape)
-    for k, (i, j) in enumerate(pairs):
-        orbit = p.orbits[i]
-        days = (dates[j] - dates[i]).days
-        across = i < p.n_pre <= j
-        # Incidence grows across the swath (towards far range); the LOS azimuth is ISCE's convention,
-        # target-to-sensor, anticlockwise from north.
-        far = cols if orbit[0] == "a" else 1.0 - cols
-        out["los_rdr_0"][k] = np.broadcast_to(INCIDENCE_DEG - 3.0 + 6.0 * far, cover.shape)
-        out["los_rdr_1"][k] = -(LOOK_AZIMUTH_DEG[orbit[0]] + 180.0) % 360.0
-        gamma = _true_coherence(cos_loc[orbit], cover if j < p.n_pre else post_cover, days)
-        if across:
-            # Shaking and surface change decorrelate the whole scene a little, landslides completely.
-            gamma *= np.float32(0.75)
-            gamma[slides] = 0.05
-        out["topophase_cor_1"][k] = _estimated_coherence(rng, gamma)
-        out["phsig_cor"][k] = _estimated_coherence(rng, gamma)
-        phase = _phase_noise(rng, gamma) + _atmosphere(rng, cover.shape)
-        if across:
-            phase += deformation
-        amplitude = np.sqrt(vv[i] * vv[j])
-        out["topophase_cor_0"][k] = np.sqrt(clean_vv[i] * clean_vv[j])
-        out["topophase_flat_real"][k] = amplitude * np.cos(phase)
-        out["topophase_flat_imag"][k] = amplitude * np.sin(phase)
-    for v in out.values():
-        v[:, ~valid] = np.nan
-    names_t = np.array([f"{dates[i]:%Y%m%d}_{dates[j]:%Y%m%d}" for i, j in pairs])
-    return {"vars": out, "names": names_t,
-            "start": dates.values[[i for i, _ in pairs]], "end": dates.values[[j for _, j in pairs]]}
 
 
 def _true_coherence(cos_loc, cover, days) -> np.ndarray:
@@ -342,18 +475,20 @@ def _atmosphere(rng, shape) -> np.ndarray:
 
 def _coseismic_phase(rng, shape) -> np.ndarray:
     """Line-of-sight ground displacement of a fault across the scene, a few centimetres, as phase."""
-    rows, cols = np.indices(shape)
     angle = rng.uniform(0, np.pi)
-    across = rows * np.cos(angle) + cols * np.sin(angle)
-    dist = across - across.mean()
+    rows = np.arange(shape[0], dtype=np.float32)[:, None]
+    cols = np.arange(shape[1], dtype=np.float32)[None, :]
+    across = rows * np.float32(np.cos(angle)) + cols * np.float32(np.sin(angle))
+    dist = across - (shape[0] - 1) / 2.0 * np.cos(angle) - (shape[1] - 1) / 2.0 * np.sin(angle)
     displacement = 0.04 * np.tanh(dist / (0.2 * max(shape)))
-    return 4.0 * np.pi / WAVELENGTH_M * displacement
+    return (4.0 * np.pi / WAVELENGTH_M * displacement).astype(np.float32)
 
 
 def write_datacube(ds: xr.Dataset, path: str | Path) -> None:
     """Write a cube as zarr (format 2) with the real cubes' chunking: one timestep or timepair, 256 x 256.
 
-    Atomic: written to `<path>.tmp-<pid>` and renamed onto `path`.
+    Atomic: written to `<path>.tmp-<pid>` and renamed onto `path`. The lazy layers are computed here,
+    a few acquisitions or pairs at a time.
     """
     ds = ds.copy()
     for name, var in ds.data_vars.items():

@@ -107,24 +107,51 @@ def land_cover(rng: np.random.Generator, dem: np.ndarray, slope_deg: np.ndarray,
     return cover
 
 
-def shaking_intensity(rng: np.random.Generator, shape: tuple[int, int], *, spacing: float,
-                      decay_m: float) -> np.ndarray:
-    """Relative ground-shaking intensity of the triggering earthquake, 1 at the epicentre.
+def trigger_intensity(rng: np.random.Generator, shape: tuple[int, int], *, spacing: float, trigger: str,
+                      source_length_px: float, decay_px: float, dem: np.ndarray | None = None) -> np.ndarray:
+    """Relative intensity of the triggering event, lognormal around a regional trend.
 
-    Co-seismic landslide density falls off with distance from the source (Keefer 1984 and later
-    inventories), so landslides cluster instead of covering a region evenly and some chips hold none.
-    The epicentre lies somewhere in the central half of the scene; a smooth fractal field adds the
-    site-to-site variability of shaking.
+    `trigger="earthquake"`: ground shaking decays with distance from the rupture (a straight segment of
+    `source_length_px` through the central part of the scene, any strike), with e-folding distance
+    `decay_px`; co-seismic landslide density follows (Keefer 1984; Meunier et al. 2007).
+    `trigger="rainfall"`: storm rainfall, a smooth field of correlation length `decay_px` plus an
+    orographic increase with elevation (`dem`).
+    Both are multiplied by site-to-site variability (topographic and soil amplification, or cell-scale
+    rain): a lognormal factor with log-standard deviation 0.5 correlated over about 2 km, the size of the
+    within-event scatter of ground-motion models.
     """
     h, w = shape
-    centre = rng.uniform(0.25, 0.75, 2) * (h, w)
-    rows, cols = np.indices(shape)
-    distance_m = np.hypot(rows - centre[0], cols - centre[1]) * spacing
-    variability = fractal_field(rng, shape, 0.9, 2000.0 / spacing)
-    intensity = np.exp(-distance_m / decay_m + 0.3 * variability)
-    # Below a critical acceleration no slope fails (Newmark's rigid-block threshold): shaking weaker than
-    # exp(-2) of the epicentral value triggers nothing, so landslides stop a few decay lengths out.
-    return np.clip(intensity - np.exp(-2.0), 0.0, None)
+    site = fractal_field(rng, shape, 0.9, 2000.0 / spacing)
+    if trigger == "earthquake":
+        centre = rng.uniform(0.3, 0.7, 2) * (h, w)
+        strike = rng.uniform(0.0, np.pi)
+        along_r, along_c = np.cos(strike), np.sin(strike)
+        rows = np.arange(h, dtype=np.float32)[:, None] - np.float32(centre[0])
+        cols = np.arange(w, dtype=np.float32)[None, :] - np.float32(centre[1])
+        along = rows * np.float32(along_r) + cols * np.float32(along_c)
+        across = -rows * np.float32(along_c) + cols * np.float32(along_r)
+        beyond = np.maximum(np.abs(along) - np.float32(source_length_px / 2.0), 0.0)
+        distance = np.hypot(beyond, across)
+        log_intensity = -distance / np.float32(decay_px)
+    elif trigger == "rainfall":
+        storm = fractal_field(rng, shape, 1.0, decay_px)
+        elevation = 0.0 if dem is None else (dem - dem.mean()) / (dem.std() + 1e-9)
+        log_intensity = 0.8 * storm + 0.5 * elevation
+    else:
+        raise ValueError(f"unknown trigger {trigger!r} (earthquake, rainfall)")
+    return np.exp(log_intensity + 0.5 * site).astype(np.float32)
+
+
+def failure_excess(intensity: np.ndarray, usable: np.ndarray, affected_fraction: float) -> np.ndarray:
+    """How far the trigger exceeded the failure threshold: log(intensity / threshold), 0 below it.
+
+    Below a critical acceleration (Newmark's rigid-block threshold), or below a critical rainfall, no
+    slope fails. The threshold is the intensity exceeded on `affected_fraction` of the usable scene, so
+    the region affected by landslides covers that share of the scene at any cube size. Above it,
+    landslide density grows with the log of the exceedance.
+    """
+    threshold = np.quantile(intensity[usable], 1.0 - affected_fraction)
+    return np.log(np.maximum(intensity / threshold, 1.0)).astype(np.float32)
 
 
 def place_landslides(rng: np.random.Generator, slope_deg: np.ndarray, aspect_deg: np.ndarray,

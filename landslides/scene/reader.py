@@ -34,11 +34,24 @@ class Scene:
 
 @dataclass
 class Tile:
-    """One image/mask pair of a tile folder; `name` is the shared file stem."""
+    """One image/mask pair of a tile folder; `name` is the shared file stem.
+
+    `transform` is the image's georeferencing (None for a plain PNG or any raster without one) and `crs`
+    its CRS (None where it has none); only the spatial split and the map layout use them.
+    """
 
     name: str
     image: np.ndarray  # (3, h, w) uint8
     mask: np.ndarray  # (h, w) uint8, 1 = landslide
+    image_path: Path | None = None
+    mask_path: Path | None = None
+    transform: Affine | None = None
+    crs: CRS | None = None
+
+    @property
+    def where(self) -> str:
+        """The mask file for messages (it holds the labels a split or a size check talks about)."""
+        return str(self.mask_path) if self.mask_path is not None else self.name
 
 
 def read_scene(image_path, label_path) -> Scene:
@@ -70,7 +83,8 @@ def read_tile_folder(folder, *, image_dir: str = "images", mask_dir: str = "mask
     """Read image/mask tile pairs (PNG or TIFF) matched by file stem, sorted by name.
 
     Masks may hold 0/1 or 0/255; images need at least 3 bands of 8-bit data (the first 3 are kept,
-    so an RGBA PNG loses its alpha). Georeferencing is not needed and is ignored.
+    so an RGBA PNG loses its alpha). Georeferencing is not needed; where an image has one (a GeoTIFF, a
+    PNG with a world file) it is kept for the spatial split and the map layout.
     """
     folder = Path(folder)
     images = _tile_files(folder / image_dir)
@@ -120,7 +134,10 @@ def _read_tile(name: str, image_path: Path, mask_path: Path) -> Tile:
             f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[2]} but image {image_path.name} "
             f"is {image.shape[1]}x{image.shape[2]}"
         )
-    return Tile(name=name, image=np.ascontiguousarray(image[:3]), mask=_label_to_binary(mask[0], mask_path))
+    transform = image_da.rio.transform()
+    return Tile(name=name, image=np.ascontiguousarray(image[:3]), mask=_label_to_binary(mask[0], mask_path),
+                image_path=image_path, mask_path=mask_path,
+                transform=None if transform.is_identity else transform, crs=image_da.rio.crs)
 
 
 def _open_raster(path: Path):

@@ -421,7 +421,8 @@ def table_note(study: dict, stage1: pd.DataFrame) -> str:
         "Count error: per test chip, sum of predicted probabilities minus the number of landslide pixels "
         "(valid pixels); abs = mean of |error|, signed = mean of error; median over landslide-free chips is "
         "the authors' false-positive summary. FPR: pixels >= 0.5 on landslide-free chips.",
-        "The paper reports figures, not tables: no published numbers to print beside these.",
+        "The paper reports figures, not tables: no published numbers to print beside these. Deviations from "
+        "the paper and the authors' code: docs/deviations.md.",
         "",
         "## Stage 1: chip classifier on held-out balanced test chips of its region",
         "",

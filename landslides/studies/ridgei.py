@@ -8,8 +8,10 @@ them, trains with the shared loop, and writes metrics, model, history and test-h
 
 from __future__ import annotations
 
+import logging
+import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -40,11 +42,27 @@ from landslides.plots import add_scale_bar, plt, save_figure
 from landslides.predict import covering_starts, predict_area  # noqa: F401  (covering_starts: public here)
 from landslides.published import RIDGEI
 from landslides.runs import Job, RunFiles, save_model, start_job
-from landslides.scene.reader import read_scene, read_tile_folder
-from landslides.scene.tiles import extract_patches, patch_labels, split_halves, split_tiles
+from landslides.scene.reader import Tile, read_scene, read_tile_folder
+from landslides.scene.tiles import (
+    DEFAULT_STRATEGY,
+    describe,
+    describe_split,
+    extract_patches,
+    format_composition,
+    patch_labels,
+    split_halves,
+    split_problems,
+    split_tile_folder,
+)
 from landslides.train import Split, fit, predict
 
 METHODS = ("classifier", "deeplab", "anomaly")
+
+log = logging.getLogger(__name__)
+
+# The scene keys that choose a tile folder's split, with their schema defaults (a job's trimmed scene
+# block may lack them; scripts/ridgei_train.py fills them in from the config).
+SPLIT_KEYS = {"split": None, "split_seed": 0, "split_file": None, "split_gap_m": None, "max_fraction_ratio": 3.0}
 
 # Tiles carry no georeferencing: their maps are laid out side by side on this local pixel grid.
 TILE_CRS = CRS.from_wkt('LOCAL_CS["tile folder layout",LOCAL_DATUM["none",32767],UNIT["metre",1],'
@@ -60,6 +78,8 @@ class Area:
     image: np.ndarray  # (bands, H, W) uint8 or float32, as read
     label: np.ndarray  # (H, W) uint8, 1 = landslide
     transform: Affine
+    name: str = ""  # the tile's name (tile folders only)
+    where: str = ""  # what messages call it: "tile <mask file>" or "the test half of scene <file>"
 
 
 @dataclass
@@ -69,6 +89,9 @@ class SceneParts:
     test: list[Area]
     crs: CRS
     resolution_m: float
+    tiles: bool = False  # independent areas of a tile folder (figure: a grid of tiles, not one map)
+    georeferenced: bool = True  # the areas sit on a real map grid (north arrow and scale bar mean something)
+    split: dict = field(default_factory=dict)  # the composition of every part (metrics.json `split`)
 
     @property
     def bands(self) -> int:
@@ -76,37 +99,117 @@ class SceneParts:
 
 
 def load_parts(scene_cfg: dict, image=None, label=None, tiles=None) -> SceneParts:
-    """Read a scene pair (image, label paths) or a tile folder and split it into train, val and test."""
+    """Read a scene pair (image, label paths) or a tile folder and split it into train, val and test.
+
+    The composition of the parts is logged and kept in `SceneParts.split`.
+    """
     if tiles is not None:
         return _tile_parts(str(tiles), scene_cfg)
+    strategy = {**SPLIT_KEYS, **scene_cfg}["split"]
+    if strategy not in (None, "spatial"):
+        raise InputError(f"config: ridgei.scene.split {strategy} applies to tile folders; a GeoTIFF or synthetic "
+                         "scene is always cut into spatial halves along ridgei.scene.split_axis (leave "
+                         "ridgei.scene.split unset)")
     scene = read_scene(image, label)
     train_half, test_half = split_halves(scene, axis=scene_cfg["split_axis"])
     # The validation strip is the part of the train half next to the test half; train stays contiguous.
     fit_part, val_part = split_halves(train_half, axis=scene_cfg["split_axis"],
                                       train_fraction=1.0 - scene_cfg["val_fraction"])
-    areas = [[Area(part.image, part.label, part.transform)] for part in (fit_part, val_part, test_half)]
+    names = ("train part", "validation strip", "test half")
+    areas = [[Area(part.image, part.label, part.transform, where=f"the {name} of scene {scene.source}")]
+             for part, name in zip((fit_part, val_part, test_half), names, strict=True)]
     crs = scene.crs if scene.crs is not None else TILE_CRS
-    return SceneParts(*areas, crs=crs, resolution_m=abs(scene.transform.a))
+    split = {"strategy": "spatial halves", "axis": scene_cfg["split_axis"],
+             **{name: describe([area.label for area in group]) for name, group in zip(("train", "val", "test"),
+                                                                                       areas, strict=True)}}
+    _report_split(split, scene.source, {**SPLIT_KEYS, **scene_cfg}["max_fraction_ratio"], strict=False)
+    return SceneParts(*areas, crs=crs, resolution_m=abs(scene.transform.a), split=split)
 
 
 def _tile_parts(folder: str, scene_cfg: dict) -> SceneParts:
-    """Tiles split by split.csv or name order; the last train tiles (in name order) become validation."""
-    train_tiles, test_tiles = split_tiles(read_tile_folder(folder), folder)
-    if len(train_tiles) < 2:
-        raise InputError(f"{folder}: {len(train_tiles)} train tile(s); at least 2 are needed to keep a "
-                         "validation tile apart")
-    fit_tiles, val_tiles = split_tiles(train_tiles, None, train_fraction=1.0 - scene_cfg["val_fraction"])
-    res = scene_cfg["resolution_m"]
-    parts, x = [], 0
-    top = max(tile.mask.shape[0] for tile in train_tiles + test_tiles)
-    for group in (fit_tiles, val_tiles, test_tiles):
-        areas = []
-        for tile in group:
-            # Side by side along one row, in order; a 1-pixel gap keeps neighbours visibly apart.
-            areas.append(Area(tile.image, tile.mask, Affine(res, 0.0, x * res, 0.0, -res, top * res)))
+    """Tiles split by `ridgei.scene.split` (default stratified), laid out for the maps (see _layout)."""
+    cfg = {**SPLIT_KEYS, **scene_cfg}
+    strategy = cfg["split"] or DEFAULT_STRATEGY
+    tiles = read_tile_folder(folder)
+    if strategy != "file" and (Path(folder) / "split.csv").is_file() and cfg["split_file"] is None:
+        log.warning("%s: split.csv is not used (ridgei.scene.split is %s); set ridgei.scene.split: file to use "
+                    "it", folder, strategy)
+    chosen = split_tile_folder(tiles, strategy, folder=folder, val_fraction=cfg["val_fraction"],
+                               seed=cfg["split_seed"], split_file=cfg["split_file"], axis=cfg["split_axis"],
+                               gap=cfg["split_gap_m"])
+    split = describe_split(chosen, seed=cfg["split_seed"] if strategy in ("stratified", "random") else None)
+    _report_split(split, folder, cfg["max_fraction_ratio"], strict=strategy != "file",
+                  need_free_tiles=any(not tile.mask.any() for tile in tiles))
+    groups = [chosen.train, chosen.val, chosen.test]
+    layout, crs, res, georeferenced = _layout(groups, folder, cfg["resolution_m"])
+    parts = [[Area(tile.image, tile.mask, transform, name=tile.name, where=f"tile {tile.where}")
+              for tile, transform in zip(group, transforms, strict=True)]
+             for group, transforms in zip(groups, layout, strict=True)]
+    return SceneParts(*parts, crs=crs, resolution_m=res, tiles=True, georeferenced=georeferenced, split=split)
+
+
+def _report_split(split: dict, where, max_ratio: float, strict: bool, need_free_tiles: bool = False) -> None:
+    """Log each part's composition; a part without a class or with an outlying landslide fraction stops
+    the run (strict) or is logged as a warning (a split file, a scene's halves)."""
+    parts = {name: split[name] for name in ("train", "val", "test")}
+    log.info("%s: split %s", where, split["strategy"])
+    for name, part in parts.items():
+        log.info("  %s", format_composition(name, part))
+    for note in split.get("notes", []):
+        log.info("  %s", note)
+    if split.get("dropped"):
+        log.info("  left out: %s", ", ".join(split["dropped"]))
+    problems = split_problems(parts, where, split["strategy"], max_ratio, need_free_tiles)
+    if problems and strict:
+        raise InputError(problems[0])
+    for problem in problems:
+        log.warning("%s", problem)
+
+
+def _layout(groups: list[list[Tile]], folder: str, resolution_m: float
+            ) -> tuple[list[list[Affine]], CRS, float, bool]:
+    """Where each tile's maps go: the tiles' own georeferencing where every tile has one in one CRS with one
+    pixel size and the test tiles lie close enough for one GeoTIFF; otherwise a local grid (rows of about
+    sqrt(n) tiles, 1-pixel gaps, each part below the previous one) in `resolution_m` units.
+    Returns the transforms per part, the maps' CRS, the pixel size and whether the layout is georeferenced."""
+    tiles = [tile for group in groups for tile in group]
+    first = tiles[0]
+    if all(tile.transform is not None for tile in tiles) and \
+            len({(tile.crs, abs(tile.transform.a), abs(tile.transform.e)) for tile in tiles}) == 1:
+        transforms = [[tile.transform for tile in group] for group in groups]
+        test_pixels = sum(tile.mask.size for tile in groups[2])
+        canvas = _canvas_pixels(groups[2], transforms[2])
+        if canvas <= max(16 * test_pixels, 25_000_000):
+            return transforms, first.crs if first.crs is not None else TILE_CRS, abs(first.transform.a), True
+        log.warning("%s: the test tiles lie far apart (a %d-pixel map for %d pixels of tiles); their maps are "
+                    "laid out on a local grid", folder, canvas, test_pixels)
+    layout, top = [], 0
+    for group in groups:
+        transforms, top = _grid(group, resolution_m, top)
+        layout.append(transforms)
+    return layout, TILE_CRS, resolution_m, False
+
+
+def _grid(tiles: list[Tile], res: float, top: int) -> tuple[list[Affine], int]:
+    """Tiles in rows of ceil(sqrt(n)), starting `top` pixels down; returns their transforms and the next top."""
+    per_row = max(1, math.ceil(math.sqrt(len(tiles))))
+    transforms = []
+    for start in range(0, len(tiles), per_row):
+        row, x = tiles[start : start + per_row], 0
+        for tile in row:
+            transforms.append(Affine(res, 0.0, x * res, 0.0, -res, -top * res))
             x += tile.mask.shape[1] + 1
-        parts.append(areas)
-    return SceneParts(*parts, crs=TILE_CRS, resolution_m=res)
+        top += max(tile.mask.shape[0] for tile in row) + 1
+    return transforms, top
+
+
+def _canvas_pixels(tiles: list[Tile], transforms: list[Affine]) -> int:
+    """Pixels of the smallest grid holding every tile (all share one pixel size)."""
+    first = transforms[0]
+    corners = [~first @ (t @ corner) for tile, t in zip(tiles, transforms, strict=True)
+               for corner in ((0, 0), (tile.mask.shape[1], tile.mask.shape[0]))]
+    cols, rows = [c for c, _ in corners], [r for _, r in corners]
+    return int((max(cols) - min(cols)) * (max(rows) - min(rows)))
 
 
 def band_stats(areas: list[Area]) -> ChannelStats:
@@ -131,12 +234,12 @@ class Patches:
     cols: np.ndarray
 
 
-def cut_patches(areas: list[Area], stats: ChannelStats, patch_size: int, stride: int | None = None
-                ) -> Patches:
+def cut_patches(areas: list[Area], stats: ChannelStats, patch_size: int, stride: int | None = None,
+                key: str = "patch_size") -> Patches:
     """Whole patches of every area (extract_patches drops ragged edges); stride None = non-overlapping."""
     pieces = []
     for index, area in enumerate(areas):
-        _check_size(area, patch_size)
+        _check_size(area, patch_size, key)
         cut = extract_patches(normalized(area, stats), area.label, patch_size, stride)
         pieces.append((cut, np.full(len(cut.rows), index)))
     return Patches(
@@ -148,11 +251,16 @@ def cut_patches(areas: list[Area], stats: ChannelStats, patch_size: int, stride:
     )
 
 
-def _check_size(area: Area, patch_size: int) -> None:
+def _check_size(area: Area, patch_size: int, key: str = "patch_size") -> None:
+    """`key` (e.g. ridgei.deeplab.patch_size) must fit in the area; the message names both."""
     height, width = area.label.shape
     if min(height, width) < patch_size:
-        raise InputError(f"config: patch_size {patch_size} is larger than a {height}x{width} area of the "
-                         "scene; lower it or use a larger scene or tiles")
+        if area.name:
+            raise InputError(f"{key} {patch_size} is larger than {area.where} ({height}x{width}); lower it or "
+                             "drop the tile")
+        where = area.where or "an area of the scene"
+        raise InputError(f"{key} {patch_size} is larger than {where} ({height}x{width}); lower it or use a "
+                         "larger scene")
 
 
 def mosaic_areas(maps: list[np.ndarray], areas: list[Area]) -> tuple[np.ndarray, Affine]:
@@ -309,9 +417,12 @@ RUNNERS = {"classifier": run_classifier, "deeplab": run_deeplab, "anomaly": run_
 def run_method(parts: SceneParts, method: str, study: dict, seed: int, files: RunFiles, maps: MapFiles, *,
                threads: int, device_name: str = "auto", deterministic: bool | None = None) -> dict:
     """Train and evaluate one method; writes the run files and the test maps."""
+    # Every area, test included (predicted in windows of the patch size), must hold one patch.
+    for area in parts.train + parts.val + parts.test:
+        _check_size(area, study[method]["patch_size"], f"ridgei.{method}.patch_size")
     job = start_job(threads, device_name, deterministic)
     result = RUNNERS[method](parts, study[method], seed, files, maps, job)
-    return job.finish({"params": {"method": method, "seed": seed}, **result}, files)
+    return job.finish({"params": {"method": method, "seed": seed}, **result, "split": parts.split}, files)
 
 
 def _split(images: np.ndarray, target: np.ndarray) -> Split:
@@ -386,7 +497,14 @@ def _cell(table: pd.DataFrame, name: str, metric: str, digits: int) -> str:
 # ---- figure: the paper's qualitative panel ----
 
 def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str) -> None:
-    """Test-half image, ground truth and the three detection maps side by side, north up, scale bar in m."""
+    """Test-half image, ground truth and the three detection maps side by side, north up, scale bar in m.
+
+    For a tile folder: a grid, one row per shown test tile (see _figure_tiles) and the same five columns;
+    north arrow and scale bar only where the tiles are georeferenced.
+    """
+    if parts.tiles:
+        _plot_tile_grid(parts, map_paths, png, pdf)
+        return
     rgb = np.stack([mosaic_areas([_display_band(a.image[b]) for a in parts.test], parts.test)[0]
                     for b in range(3)], axis=-1)
     truth, transform = mosaic_areas([a.label.astype(np.float32) for a in parts.test], parts.test)
@@ -413,6 +531,71 @@ def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf
                      va="top")
     fig.suptitle("Test half: detections (1 = landslide, yellow) with the true outline (cyan)", fontsize=9)
     save_figure(fig, png, pdf)
+
+
+FIGURE_TILES = 8  # test tiles in the tile-folder figure: mostly with landslides, a quarter without
+TITLES = {"classifier": "ResNet50 patch classifier", "deeplab": "DeepLabV3+", "anomaly": "anomaly U-Net"}
+
+
+def _figure_tiles(areas: list[Area], count: int = FIGURE_TILES) -> list[int]:
+    """Indices of the test tiles to show: up to a quarter landslide-free (first in name order), the rest
+    with landslides, evenly spread over their landslide fraction (highest first)."""
+    with_landslides = sorted((i for i, a in enumerate(areas) if a.label.any()), key=lambda i: -areas[i].label.mean())
+    free = [i for i, a in enumerate(areas) if not a.label.any()]
+    n_free = min(len(free), max(count // 4, count - len(with_landslides)))
+    n_landslide = min(len(with_landslides), count - n_free)
+    spread = np.unique(np.linspace(0, len(with_landslides) - 1, n_landslide).round().astype(int)) \
+        if n_landslide else []
+    return [with_landslides[i] for i in spread] + free[:n_free]
+
+
+def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str) -> None:
+    maps = {method: _read_map_and_transform(map_paths[method]) for method in METHODS}
+    shown = _figure_tiles(parts.test)
+    columns = ["image", "ground truth"] + [TITLES[method] for method in METHODS]
+    fig, axes = plt.subplots(len(shown), len(columns), figsize=(2.0 * len(columns), 2.0 * len(shown) + 0.5),
+                             squeeze=False, layout="constrained")
+    for row, index in enumerate(shown):
+        area = parts.test[index]
+        rgb = np.stack([_display_band(area.image[b]) for b in range(3)], axis=-1)
+        truth = area.label.astype(np.float32)
+        panels = [(rgb, None), (truth, None)] + [(_window(*maps[method], area), truth) for method in METHODS]
+        for col, (image, outline) in enumerate(panels):
+            ax = axes[row, col]
+            if image.ndim == 3:
+                ax.imshow(image, interpolation="nearest")
+            else:
+                ax.imshow(np.ma.masked_invalid(image), cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+            if outline is not None and outline.any():
+                ax.contour(outline, levels=[0.5], colors="cyan", linewidths=0.6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(columns[col], fontsize=8)
+        height, width = area.label.shape
+        axes[row, 0].set_ylabel(f"{area.name}\n{height}x{width} px, {area.label.mean():.1%}", fontsize=7)
+        if parts.georeferenced:  # only then do metres and north mean anything
+            add_scale_bar(axes[row, 0], width, parts.resolution_m)
+            if area.transform.e < 0:
+                axes[row, 0].annotate("N ↑", xy=(0.93, 0.95), xycoords="axes fraction", color="white", fontsize=7,
+                                      ha="right", va="top")
+    fig.suptitle(f"{len(shown)} of {len(parts.test)} test tiles: detections (1 = landslide, yellow) with the true "
+                 "outline (cyan);\nwhite: not predicted (classifier: edge strips narrower than a patch); row label: "
+                 "tile, size, landslide fraction", fontsize=8)
+    save_figure(fig, png, pdf)
+
+
+def _read_map_and_transform(path: str) -> tuple[np.ndarray, Affine]:
+    with rioxarray.open_rasterio(path) as data:
+        return data.values[0].astype(np.float32), data.rio.transform()
+
+
+def _window(canvas: np.ndarray, transform: Affine, area: Area) -> np.ndarray:
+    """The part of a mosaicked map that covers `area`."""
+    col, row = ~transform @ (area.transform.c, area.transform.f)
+    row, col = int(round(row)), int(round(col))
+    height, width = area.label.shape
+    return canvas[row : row + height, col : col + width]
 
 
 def _display_band(band: np.ndarray) -> np.ndarray:

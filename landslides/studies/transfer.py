@@ -32,7 +32,10 @@ def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, p
     train = select_chips(train_store, channels, splits == "train")
     val = select_chips(train_store, channels, splits == "val")
     test = select_chips(test_store, channels, test_store["has_landslide"].values.astype(bool))
-    stats = channel_stats(train_store, train, channels, study["normalization"])
+    how, invalid = study["normalization"], study["invalid_pixels"]
+    stats = channel_stats(train_store, train, channels, how)
+    # The authors standardized every cube with its own statistics: the test region with Talakmau's.
+    test_stats = channel_stats(test_store, test, channels, how) if how == "whole_cube_per_region" else stats
 
     torch.manual_seed(seed)  # model initialization depends on the seed only
     spec = segmentation_spec(study["model"], len(channels))
@@ -40,16 +43,17 @@ def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, p
     augment = None
     if augmentation == "on":
         augment = build_sar_augmentation(study["augment"], train["images"].shape[-1], channels, stats.std)
-    result = fit(model, to_split(train, stats), to_split(val, stats), training, checkpoint=files.checkpoint,
+    result = fit(model, to_split(train, stats, invalid), to_split(val, stats, invalid), training,
+                 checkpoint=files.checkpoint,
                  history_path=files.history, seed=seed, loss_fn=build_loss(training["loss"]),
                  device=job.device, augment=augment,
                  run_id={"features": features, "augmentation": augmentation, "model": study["model"],
                          "augment": study["augment"] if augment else None,
-                         "normalization": study["normalization"]})
+                         "normalization": how, "invalid_pixels": invalid})
 
-    test_split = to_split(test, stats)
+    test_split = to_split(test, test_stats, invalid)
     test_metrics = evaluate(model, test_split, training["eval_batch_size"], job.device)
-    val_prob = predict(model, to_split(val, stats).images, training["eval_batch_size"], job.device).numpy()
+    val_prob = predict(model, to_split(val, stats, invalid).images, training["eval_batch_size"], job.device).numpy()
     test_prob = predict(model, test_split.images, training["eval_batch_size"], job.device).numpy()
 
     save_model(files.model, model, study="transfer", spec=spec, channels=channels,
@@ -145,6 +149,20 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
                 axes[row, col].set_ylabel(arm_label(p["features"], p["augmentation"]), fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
     save_figure(fig, png, pdf)
+
+
+PUBLISHED_TEST_CHIPS = 61  # Prapas et al.: Talakmau chips with landslides, the test set
+
+
+def table_note(runs: list[dict]) -> str:
+    """What the numbers are, and the chip counts beside the paper's."""
+    if not runs:
+        return "Mean ± sample std over seeds; published: Prapas et al., Table 1."
+    chips, first = runs[0]["chips"], runs[0]
+    return (f"Mean ± sample std over seeds; published: Prapas et al., Table 1. Chips with landslides: "
+            f"{chips['train']} train / {chips['val']} val ({first['train_region']}), {chips['test']} test "
+            f"({first['test_region']}; the paper's Talakmau test set has {PUBLISHED_TEST_CHIPS}). "
+            "Deviations from the paper: docs/deviations.md.")
 
 
 def comparison(table: pd.DataFrame) -> pd.DataFrame:

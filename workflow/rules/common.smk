@@ -25,6 +25,10 @@ def cube_path(region):
     return source
 
 
+def is_zenodo_region(region):
+    return config["sar"]["regions"][region]["source"] == "zenodo"
+
+
 def grid(factors):
     """A Paramspace over the cartesian product of the factors (dict name -> list of values)."""
     frame = pd.DataFrame([{}])

@@ -5,9 +5,11 @@ rule datacube:
     output:
         directory("resources/datacubes/{region}.zarr"),
     params:
-        region=lambda wc: config["sar"]["regions"][wc.region],
-        record=config["sar"]["zenodo_record"],
-        retries=config["sar"]["download_retries"],
+        # Only what the job reads, keys sorted (layout): a new orbit filter or another region's settings
+        # rebuild no cube, and a reordered config file reruns nothing.
+        region=lambda wc: layout.datacube_region(config["sar"]["regions"][wc.region]),
+        record=lambda wc: config["sar"]["zenodo_record"] if is_zenodo_region(wc.region) else None,
+        retries=lambda wc: config["sar"]["download_retries"] if is_zenodo_region(wc.region) else None,
     log:
         "logs/datacube/{region}.log",
     conda:
@@ -22,8 +24,8 @@ rule chip_store:
     output:
         directory("resources/chips/{region}.zarr"),
     params:
-        region=lambda wc: config["sar"]["regions"][wc.region],
-        chips=config["sar"]["chips"],
+        region=lambda wc: layout.chip_store_region(config["sar"]["regions"][wc.region]),
+        chips=layout.canonical(config["sar"]["chips"]),
     log:
         "logs/chip_store/{region}.log",
     benchmark:

@@ -15,7 +15,7 @@ rule refine_synthetic_data:
     output:
         directory("resources/l4s/synthetic"),
     params:
-        synthetic=REFINE["synthetic"],
+        synthetic=layout.canonical(REFINE["synthetic"]),
     log:
         "logs/refine/synthetic_data.log",
     conda:
@@ -30,7 +30,7 @@ rule refine_download:
     wildcard_constraints:
         split_dir="TrainData|ValidData|TestData",
     params:
-        zenodo=REFINE["zenodo"],
+        zenodo=layout.canonical(REFINE["zenodo"]),
     log:
         "logs/refine/download_{split_dir}.log",
     conda:

@@ -17,7 +17,8 @@ rule ridgei_scene:
         image="resources/scenes/{name}_image.tif",
         label="resources/scenes/{name}_label.tif",
     params:
-        scene=RIDGEI_SCENE,
+        # What the generator reads: a new split or validation strip regenerates no scene.
+        scene=layout.ridgei_scene_generator(RIDGEI_SCENE),
     log:
         "logs/ridgei/scene_{name}.log",
     conda:
@@ -87,7 +88,7 @@ rule ridgei_figure:
         deeplab="results/ridgei/figures/deeplab_map.tif",
         anomaly="results/ridgei/figures/anomaly_map.tif",
     params:
-        scene=RIDGEI_SCENE,
+        scene=layout.canonical(RIDGEI_SCENE),
     log:
         "logs/ridgei/figure.log",
     conda:

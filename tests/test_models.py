@@ -1,0 +1,45 @@
+"""Local weights: `weights: imagenet` is looked up locally (never downloaded), safetensors and torch
+files load, and a first convolution trained on RGB is adapted to other channel counts as smp does."""
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from landslides.errors import InputError
+from landslides.models import adapt_input_channels, build_from_config, build_model, segmentation_spec
+
+TINY = {"arch": "unet", "encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [8, 8, 8]}
+
+
+def _rgb_encoder_weights():
+    torch.manual_seed(0)
+    return {k.removeprefix("encoder."): v for k, v in build_model(segmentation_spec(TINY, 3)).state_dict().items()
+            if k.startswith("encoder.")}
+
+
+def test_imagenet_weights_from_the_weights_folder(tmp_path, monkeypatch):
+    trained = _rgb_encoder_weights()
+    save_file(trained, tmp_path / "resnet18.imagenet.safetensors")
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(tmp_path))
+    model = build_from_config(dict(TINY, weights="imagenet"), in_channels=7)
+    loaded = model.state_dict()
+    assert torch.equal(loaded["encoder.layer1.0.conv1.weight"], trained["layer1.0.conv1.weight"])
+    # 7 SAR/DEM channels from 3 RGB ones: channel i takes RGB channel i mod 3, scaled by 3/7 (smp's rule).
+    expected = trained["conv1.weight"][:, [0, 1, 2, 0, 1, 2, 0]] * (3 / 7)
+    torch.testing.assert_close(loaded["encoder.conv1.weight"], expected)
+
+
+def test_imagenet_weights_absent_is_one_line_with_the_fetch_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    with pytest.raises(InputError, match=r"weights 'imagenet' for encoder 'resnet18': not found locally.*"
+                                         r"hf_hub_download\('smp-hub/resnet18.imagenet'"):
+        build_from_config(dict(TINY, weights="imagenet"), in_channels=3)
+
+
+def test_torch_state_dict_file_loads(tmp_path):
+    torch.save({"model": _rgb_encoder_weights()}, tmp_path / "encoder.pt")
+    model = build_from_config(dict(TINY, weights=str(tmp_path / "encoder.pt")), in_channels=1)
+    single = model.state_dict()["encoder.conv1.weight"]
+    torch.testing.assert_close(single, adapt_input_channels(_rgb_encoder_weights()["conv1.weight"], 1))
+    assert single.shape[1] == 1
