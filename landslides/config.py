@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -332,6 +333,39 @@ def _check_paths(config: dict) -> Iterator[tuple[tuple, str]]:
     for path, file in weights:
         if file and file != "imagenet" and not Path(file).is_file():
             yield path, f"weights file '{file}' does not exist"
+
+
+# ---- output folder ----
+
+def path_keys(config: dict) -> Iterator[tuple[dict, str]]:
+    """(mapping, key) of every config value that is a local file or folder path."""
+    for spec in config.get("sar", {}).get("regions", {}).values():
+        if spec.get("source") not in (None, "synthetic", "zenodo"):
+            yield spec, "source"
+    refine = config.get("refine", {})
+    if refine.get("source") not in (None, "synthetic", "zenodo"):
+        yield refine, "source"
+    if refine.get("sample_patches"):
+        yield refine, "sample_patches"
+    scene = config.get("ridgei", {}).get("scene", {})
+    for key in ("image", "label", "tiles"):
+        if scene.get(key):
+            yield scene, key
+    weighted = [config.get("transfer", {}).get("model", {}), config.get("ridgei", {}).get("deeplab", {}),
+                *refine.get("models", {}).values()]
+    for block in weighted:
+        if block.get("weights") and block["weights"] != "imagenet":
+            yield block, "weights"
+
+
+def relocate_paths(config: dict, output_dir: str | Path) -> None:
+    """Rewrite relative paths in `config` (relative to the current directory) so that they stay right
+    once Snakemake works in `output_dir`: relative to it, so that the checkout can still move as a whole."""
+    target = Path(output_dir).resolve()
+    for mapping, key in path_keys(config):
+        value = Path(mapping[key])
+        if not value.is_absolute():
+            mapping[key] = os.path.relpath(value.resolve(), target)
 
 
 # ---- config files ----

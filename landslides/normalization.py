@@ -98,7 +98,8 @@ def normalize(images: np.ndarray, stats: ChannelStats, valid: np.ndarray | None 
 
     A constant channel (std 0, e.g. a flat DEM in a tiny set) is left unscaled instead of divided by 0.
     """
-    _check_images(images)
+    if images.ndim != 4:  # an empty split (no chips) is fine here: nothing to normalize
+        raise InputError(f"images: expected (N, C, H, W), got shape {images.shape}")
     mean = stats.mean.astype(np.float32)[None, :, None, None]
     std = np.where(stats.std > 0, stats.std, 1.0).astype(np.float32)[None, :, None, None]
     out = images.astype(np.float32, copy=True)

@@ -464,7 +464,8 @@ def markdown_to_html(text: str) -> str:
             while i < len(lines) and lines[i].strip().startswith("|"):
                 cells = _split_row(lines[i])
                 body.append("<tr>" + "".join(f"<td{' class=num' if r else ''}>{_inline(c)}</td>"
-                                             for c, r in zip(cells, right + [False] * len(cells))) + "</tr>")
+                                             for c, r in zip(cells, right + [False] * len(cells), strict=False)) +
+                            "</tr>")
                 i += 1
             out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in header) +
                        "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from landslides import runlock
 from landslides.errors import InputError
 from landslides.files import save_npz, save_torch, write_json
 from landslides.models import build_model
@@ -70,20 +71,27 @@ class RunFiles:
 class Job:
     device: torch.device
     started: float
+    lock: Path | None = None
 
     def finish(self, metrics: dict, files: RunFiles) -> dict:
-        """Write metrics.json (with device and wall time) last, then drop the checkpoint."""
+        """Write metrics.json (with device and wall time) last, drop the checkpoint, release the run."""
         metrics = {**metrics, "device": str(self.device),
                    "wall_seconds": round(time.perf_counter() - self.started, 2)}
         write_json(metrics, files.metrics)
         files.checkpoint.unlink(missing_ok=True)
+        if self.lock is not None:
+            runlock.release(self.lock)
         return metrics
 
 
-def start_job(threads: int, device_name: str = "auto", deterministic: bool | None = None) -> Job:
+def start_job(threads: int, device_name: str = "auto", deterministic: bool | None = None,
+              files: RunFiles | None = None) -> Job:
+    """Device and threads for a training job; with `files`, also the run folder's lock (landslides.runlock),
+    so that a job left behind by a killed snakemake never trains the same run at the same time."""
+    lock = runlock.acquire(files.metrics.parent) if files is not None else None
     device = select_device(device_name)
     configure_torch(threads, device, deterministic)
-    return Job(device, time.perf_counter())
+    return Job(device, time.perf_counter(), lock)
 
 
 def config_hash(config) -> str:

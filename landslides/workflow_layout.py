@@ -1,19 +1,23 @@
 """What the Snakemake rules need to build the DAG: file layouts and each training job's params.
 
-Imported while Snakemake plans the workflow, so it uses the standard library only: a dry run must not
-pay for torch, segmentation-models-pytorch or xarray (`snakemake -n` of config/paper.yaml in a few seconds).
+Imported while Snakemake plans the workflow, so it uses the standard library only (and landslides.errors):
+a dry run must not pay for torch, segmentation-models-pytorch or xarray (`snakemake -n` of config/paper.yaml
+in about a second; tests/test_workflow.py checks that none of them is imported).
 
 Each training rule passes `params: study=<its function below>` (refine: `job_study`): the study block
 trimmed to the keys that job reads, with the same nesting as `config[<study>]`. Snakemake reruns a job
 whose params changed (profiles/default: rerun-triggers include params), so a new seed, another figure
-option or another cell's setting retrains nothing that already exists. The job scripts read
-`snakemake.params.study` as before; a study function that starts reading another key needs it added here
-(the tiny end-to-end test and a KeyError in the job say so).
+option or another cell's setting retrains nothing that already exists. Snakemake compares params by repr,
+so they are also key-sorted (`canonical`). The job scripts read `snakemake.params.study` as before; a
+study function that starts reading another top-level key needs it added here (the job then fails with a
+KeyError naming it; tests/test_config.py checks which jobs each key reaches).
 """
 
 from __future__ import annotations
 
 from pathlib import PurePath
+
+from landslides.errors import InputError
 
 # The benchmark's split folders (Landslide4Sense layout); landslides.l4s.dataset.SPLIT_DIRS is the same
 # mapping (tests/test_config.py checks that), kept here so that building the DAG does not import h5py.
@@ -134,7 +138,7 @@ def job_study(study: dict, name: str, round_index: int | None = None) -> dict:
     Adding a round, a ladder entry, an ensemble member or a figure option retrains nothing that exists.
     """
     if name not in study["ladder"]:
-        raise KeyError(f"refine run '{name}' is not in refine.ladder")
+        raise InputError(f"refine run '{name}' is not in refine.ladder")
     run = study["ladder"][name]
     loss = run["loss"] or study["training"]["loss"]
     trimmed = {key: study[key] for key in ("training", "augment", "steps", "seed", "sample_patches")}

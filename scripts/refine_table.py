@@ -1,24 +1,26 @@
-"""Snakemake job: the refine study's Tables 1 and 2, the F1-per-round plot and the prediction maps."""
+"""Snakemake job: the refine study's Tables 1 and 2, the F1-per-round plot, the prediction maps, the pseudo-label
+statistics per round and the data statistics of the run's splits (Zhao et al. Fig. 1b and Fig. 2)."""
 
 from landslides.jobs import run_job
 from landslides.studies import refine
 
 
 def main(snakemake):
-    out, study = snakemake.output, snakemake.params.study
+    out, study, source = snakemake.output, snakemake.params.study, snakemake.params.source
     runs = refine.read_results(snakemake.input.runs)
     ensembles = refine.read_results(snakemake.input.ensembles)
+    ensemble_npz = list(snakemake.input.ensemble_npz)
     table1, table2 = refine.ladder_table(runs, ensembles), refine.rounds_table(ensembles)
-    note = ("Ours: pixel counts summed over each split, threshold 0.5; published: Zhao et al. Table 1 "
-            "(validation leaderboard) and Table 2 (test leaderboard), real Landslide4Sense data. "
-            f"Data source: {study['source']}. Deviations from the paper: docs/deviations.md.")
-    refine.write_tables(table1, table2, out.csv, out.md, note)
+    refine.write_tables(table1, table2, out.csv, out.md, refine.table_note(source))
     refine.comparison(table1, table2).to_csv(out.comparison, index=False)
-    refine.plot_f1_rounds(runs, ensembles, out.f1_rounds, out.f1_rounds_pdf)
-    refine.plot_predictions(list(snakemake.input.ensemble_npz), snakemake.params.data_root,
-                            study["figure_patches"], out.predictions, out.predictions_pdf)
-    refine.plot_sample_maps(list(snakemake.input.ensemble_npz), study["sample_patches"], out.samples,
-                            out.samples_pdf)
+    refine.plot_f1_rounds(runs, ensembles, out.f1_rounds, out.f1_rounds_pdf, source)
+    refine.plot_predictions(ensemble_npz, snakemake.params.data_root, study["figure_patches"], out.predictions,
+                            out.predictions_pdf, source)
+    refine.plot_sample_maps(ensemble_npz, study["sample_patches"], out.samples, out.samples_pdf, source)
+    refine.plot_pseudo_labels(runs, ensemble_npz, study["pseudo"], out.pseudo_labels, out.pseudo_labels_pdf, source)
+    stats = refine.split_statistics(snakemake.params.data_root)
+    refine.plot_class_ratio(stats, out.class_ratio, out.class_ratio_pdf, source)
+    refine.plot_band_statistics(stats, out.band_statistics, out.band_statistics_pdf, source)
     print(table1.to_string())
     print(table2.to_string())
 

@@ -3,15 +3,15 @@
 from pathlib import Path
 
 from landslides.jobs import run_job
-from landslides.report import tidy_study_table, write_tables
+from landslides.report import printed_tidy, tidy_note, tidy_study_table, write_tables
 
 
 def main(snakemake):
     study = snakemake.wildcards.study
     table = tidy_study_table(snakemake.input.runs)
-    write_tables(table, Path(snakemake.output.csv).with_suffix(""),
-                 title=f"{study}: every grid cell, mean and sample std over seeds",
-                 note="std: sample standard deviation over seeds (empty for one seed); n_seeds: runs averaged.")
+    write_tables(printed_tidy(table), Path(snakemake.output.csv).with_suffix(""),
+                 title=f"{study}: every grid cell, split and metric",
+                 note=tidy_note(table, snakemake.params.source), raw=table)
     print(f"{study}: {len(table)} rows")
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from landslides.aggregate import load_runs
 from landslides.jobs import run_job
+from landslides.report import run_flags
 from landslides.studies import ridgei
 
 
@@ -11,7 +12,8 @@ def main(snakemake):
     table = ridgei.build_table(load_runs(snakemake.input.metrics))
     table.to_csv(snakemake.output.csv, index=False)
     ridgei.comparison(table).to_csv(snakemake.output.comparison, index=False)
-    Path(snakemake.output.md).write_text(ridgei.table_markdown(table))
+    flags = run_flags(snakemake.input.metrics, snakemake.config)
+    Path(snakemake.output.md).write_text(ridgei.table_markdown(table, snakemake.params.source, flags))
     print(table.to_string())
 
 

@@ -1,4 +1,4 @@
-"""Snakemake job: the transfer study's Table 1, the AUPRC plot and the prediction figure."""
+"""Snakemake job: the transfer study's Table 1, the AUPRC plots and the prediction figure."""
 
 import json
 from pathlib import Path
@@ -10,20 +10,22 @@ from landslides.studies import transfer
 
 
 def main(snakemake):
-    out = snakemake.output
+    out, source = snakemake.output, snakemake.params.source
     tidy = load_runs(snakemake.input.metrics)
     runs = [json.loads(Path(p).read_text()) for p in snakemake.input.metrics]
     table = transfer.build_table(tidy)
-    shown = [c for c in table.columns if not c.endswith(("_mean", "_std", "_n"))]
     table.to_csv(out.csv, index=False)
     transfer.comparison(table).to_csv(out.comparison, index=False)
-    write_markdown(table[shown], out.md, title="Transfer: pixel AUPRC, train region (validation) and test region",
-                   note=transfer.table_note(runs))
-    transfer.plot_auprc(tidy, out.auprc, out.auprc_pdf)
+    printed = transfer.printed_table(table)
+    write_markdown(printed, out.md, title="Transfer (Prapas et al., Table 1): pixel AUPRC, train region (validation) "
+                                          "and test region",
+                   note=transfer.table_note(runs, source))
+    transfer.plot_auprc(tidy, out.auprc, out.auprc_pdf, source)
+    transfer.plot_chip_auprc(snakemake.input.predictions, runs, out.chip_auprc, out.chip_auprc_pdf, source)
     transfer.plot_predictions(snakemake.input.predictions, runs, open_chip_store(snakemake.input.train_store),
                               open_chip_store(snakemake.input.test_store), snakemake.params.study["figure_chips"],
-                              out.predictions, out.predictions_pdf)
-    print(table[shown].to_string())
+                              out.predictions, out.predictions_pdf, source)
+    print(printed.to_string())
 
 
 run_job(snakemake, main)  # noqa: F821

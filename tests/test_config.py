@@ -385,3 +385,30 @@ def test_job_params_keep_the_study_structure():
 
     for job, study in job_params(default_config()).items():
         assert subset(study, config[job[0]]), job
+
+
+def test_relative_data_paths_follow_the_output_folder(tmp_path, monkeypatch):
+    """output_dir moves Snakemake's working directory: relative data paths are rewritten to point at the
+    same files from there."""
+    from landslides.config import relocate_paths
+
+    monkeypatch.chdir(tmp_path)
+    config = {"refine": {"source": "my/l4s", "sample_patches": "data/samples", "models": {}},
+              "sar": {"regions": {"hokkaido": {"source": "/abs/cube.zarr"}, "talakmau": {"source": "synthetic"}}},
+              "ridgei": {"scene": {"tiles": "tiles"}, "deeplab": {"weights": "imagenet"}}}
+    relocate_paths(config, "runs/paper")
+    assert config["refine"]["source"] == "../../my/l4s" and config["refine"]["sample_patches"] == "../../data/samples"
+    assert config["ridgei"]["scene"]["tiles"] == "../../tiles"
+    assert config["sar"]["regions"]["hokkaido"]["source"] == "/abs/cube.zarr"
+    assert config["sar"]["regions"]["talakmau"]["source"] == "synthetic"
+    assert config["ridgei"]["deeplab"]["weights"] == "imagenet"
+
+
+def test_paper_config_plans_in_its_own_folder(tmp_path):
+    """A paper dry run in a checkout with default results never plans to touch them."""
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(ROOT / "Snakefile"),
+                             "--configfile", str(ROOT / "config" / "paper.yaml")], cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "runs" / "paper").is_dir()
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()

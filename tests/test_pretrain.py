@@ -52,12 +52,17 @@ def hand_store(n=24, size=32, seed=0, region="hokkaido") -> xr.Dataset:
     )
 
 
+def _without_loss() -> dict:
+    """The stages' training blocks take no loss key: stage 1 has `stage1.loss`, stage 2 `stage2.loss`."""
+    return {k: v for k, v in TRAINING.items() if k != "loss"}
+
+
 def study_config(**pretrain_overrides) -> dict:
     config = {"studies": ["pretrain"], "sar": {"regions": {r: {"event_date": ["20200101", "20200102"]}
                                                            for r in ("hokkaido", "kaikoura")}},
               "pretrain": {"test_chips": {"landslide": None, "landslide_free": None}, "min_epoch_chips": 8,
-                           "stage1": {"width": 4, "embedding_channels": 4, "training": dict(TRAINING)},
-                           "stage2": {"width": 8, "training": dict(TRAINING)}, **pretrain_overrides}}
+                           "stage1": {"width": 4, "embedding_channels": 4, "training": _without_loss()},
+                           "stage2": {"width": 8, "training": _without_loss()}, **pretrain_overrides}}
     config["pretrain"]["stage1"]["training"]["selection_metric"] = "auroc"
     return validate_config(config, load_schema())["pretrain"]
 

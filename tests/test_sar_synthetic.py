@@ -60,7 +60,7 @@ def test_landslides_cover_a_few_percent_of_steep_ground(region):
     ds = cube(region)
     slides = ds["landslides"].values > 0
     valid = ds["extraction_mask"].values > 0
-    assert 0.04 <= slides[valid].mean() <= 0.12
+    assert 0.015 <= slides[valid].mean() <= 0.06  # the scene share; within chips with landslides more
     slope = ds["dem_slope_radians"].values
     assert slope[slides].mean() > slope[valid & ~slides].mean() + np.radians(1.0)
 
@@ -113,13 +113,14 @@ def test_write_removes_stale_temporary_of_a_dead_writer(tmp_path):
 
 
 def test_landslides_cluster_around_the_epicentre_leaving_landslide_free_chips():
-    """Shaking decays with distance from the source, so a large cube has chips without landslides."""
+    """Shaking decays with distance from the rupture, so a large cube has chips without landslides."""
     from landslides.sar.synthetic import make_datacube
 
     labels = make_datacube("hokkaido", height=1024, width=1024, seed=1)["landslides"].values > 0
     per_chip = labels.reshape(8, 128, 8, 128).mean(axis=(1, 3))
     assert 0.2 < (per_chip == 0).mean() < 0.8
-    assert 0.06 < labels.mean() < 0.10  # the region's landslide fraction is kept
+    in_positive = labels.reshape(8, 128, 8, 128).transpose(0, 2, 1, 3)[per_chip > 0]
+    assert 0.06 < in_positive.mean() < 0.12  # about 9 % inside chips with landslides, as in the real cube
 
 
 def test_landslide_placement_stops_when_the_shaken_area_is_full(caplog):

@@ -92,8 +92,8 @@ def test_unknown_config_key_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if "config error" in line]
     assert lines == [f"config error: {bad}, line 2: unknown key 'trainig' under 'transfer' "
-                     "(allowed: augment, augmentation, features, figure_chips, model, normalization, seeds, "
-                     "test_region, train_region, training)"]
+                     "(allowed: augment, augmentation, features, figure_chips, invalid_pixels, model, normalization, "
+                     "seeds, test_region, train_region, training)"]
     assert not (tmp_path / "w" / "results").exists()
 
 

@@ -47,22 +47,34 @@ B10 = 9
 OPTICAL = slice(0, 12)
 SLOPE, DEM = 12, 13
 
-# Landslides per patch ~ Poisson(LANDSLIDES_PER_PATCH); with the ellipse sizes below this gives
-# roughly 2-5 % landslide pixels per split and most patches with at least one landslide, like the benchmark.
-LANDSLIDES_PER_PATCH = 2.5
+# Mean abundances of the four endmembers in the real samples: the non-negative mixture (summing to 1) of
+# VEGETATION, MIXED, BARE and DARK closest to SAMPLE_MEAN over the 11 surface bands (residual below 0.01 in
+# every band, docs/twin.md). Patches draw their composition around these, so the released value scale
+# and the per-band means of the samples come out of the mixture, not out of a fitted offset.
+COMPOSITION = {"vegetation": 0.195, "mixed": 0.644, "bare": 0.110, "dark": 0.051}
+# Sharpness of the transitions between covers (logistic slope per std of the cover field): a 10 m pixel
+# is mostly one cover, which is what gives the samples' per-band spread (e.g. B4 std 0.54 at mean 1.23).
+EDGE = 8.0
+
+# Landslides per patch ~ Poisson(LANDSLIDES_PER_PATCH); with the ellipse sizes below this gives about
+# 2 % landslide pixels per split, the benchmark's 49 background pixels per landslide pixel [Zhao, Fig. 1(b)].
+LANDSLIDES_PER_PATCH = 2.1
 
 
 def _split_params(seed: int, split_index: int) -> dict:
     """Seeded per-split acquisition and landscape settings: the source of the train/val/test shift.
 
-    Every split draws its own values from the same ranges (train included); nothing is chosen to favour
-    any normalization or model.
+    Every split draws its own values from the same ranges around the samples' composition (train
+    included); nothing is chosen to favour any normalization or model.
     """
     rng = np.random.default_rng([seed, split_index, 7919])
     return {
         "gain": rng.uniform(0.85, 1.15) * rng.uniform(0.93, 1.07, size=12),  # illumination x band gain
-        "vegetation": rng.uniform(0.30, 0.70),  # vegetated share of the ground
-        "cirrus": rng.uniform(0.6, 1.6),  # haze level multiplier for B10
+        "vegetation": COMPOSITION["vegetation"] + rng.uniform(-0.1, 0.1),  # vegetated share of the ground
+        # Bare ground besides landslides (fields, riverbeds, rock, settlements): the samples' bare share
+        # less the landslides' own 2 %.
+        "bare": (COMPOSITION["bare"] - 0.02) * rng.uniform(0.7, 1.3),
+        "cirrus": rng.uniform(0.8, 1.25),  # haze level multiplier for B10
         "dem_shift": rng.uniform(-0.4, 0.4),  # regions at different altitude
     }
 
@@ -83,13 +95,27 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _share(field: np.ndarray, share: float) -> np.ndarray:
+    """Abundance in [0, 1] covering about `share` of the patch: the highest values of `field`, soft-edged."""
+    share = float(np.clip(share, 0.0, 1.0))
+    if share <= 0.0:
+        return np.zeros_like(field)
+    return _sigmoid(EDGE * (field - np.quantile(field, 1.0 - share)))
+
+
 def _terrain(rng: np.random.Generator, field: np.ndarray, dem_shift: float) -> tuple:
-    """DEM and slope bands on the released scale from one smooth field; slope is |grad DEM| rescaled."""
-    ruggedness = rng.uniform(0.3, 1.9)  # per-patch mean slope; the samples' patch means span 0.25-1.77
-    base = max(0.05, rng.uniform(0.05, 1.6) + dem_shift)
+    """DEM and slope bands on the released scale from one smooth field; slope grows with |grad DEM|.
+
+    The samples' slope band varies little within a patch (hillslopes of one landscape: within-patch
+    coefficient of variation about 0.3) and much between patches (patch means 0.25-1.77), their DEM
+    band from lowlands to mountains (mean 1.64, std 1.11): ruggedness and base altitude are drawn per
+    patch, and the slope is |grad DEM| compressed (power 0.55) to the samples' within-patch spread.
+    """
+    ruggedness = rng.uniform(0.35, 1.9)  # per-patch mean slope
+    base = max(0.05, 0.8 * rng.lognormal(0.0, 0.8) + dem_shift)
     dem = base + 0.3 * ruggedness * (field - field.min())
     gy, gx = np.gradient(dem)
-    grad = np.hypot(gx, gy)
+    grad = np.hypot(gx, gy) ** 0.55
     slope = ruggedness * grad / (grad.mean() + 1e-12)
     return dem, slope, (gy, gx)
 
@@ -99,7 +125,7 @@ def _landslide_mask(rng: np.random.Generator, slope: np.ndarray, grads, rough: n
     size = slope.shape[0]
     mask = np.zeros(slope.shape, dtype=bool)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    weights = slope.ravel() ** 3  # strong preference for steep ground
+    weights = slope.ravel() ** 5  # strong preference for steep ground
     weights /= weights.sum()
     scale = size / 128.0
     for _ in range(rng.poisson(LANDSLIDES_PER_PATCH)):
@@ -123,14 +149,17 @@ def _patch(rng: np.random.Generator, params: dict, size: int) -> tuple[np.ndarra
     dem, slope, grads = _terrain(rng, terrain_f, params["dem_shift"])
     landslide = _landslide_mask(rng, slope, grads, rough_f)
 
-    # Ground cover abundances (sum to 1): vegetation, mixed ground, bare fields on gentle slopes, water.
-    veg_share = np.clip(params["vegetation"] + rng.uniform(-0.15, 0.15), 0.05, 0.95)
-    veg = _sigmoid(4.0 * (cover_f - np.quantile(cover_f, 1.0 - veg_share)))
-    flat = slope < np.median(slope)
-    bare = (1.0 - veg) * _sigmoid(4.0 * (bare_f - 1.0)) * flat  # riverbeds, fields: bare but not landslides
+    # Ground cover abundances (sum to 1) around the split's composition: vegetation, bare ground (fields,
+    # riverbeds, rock, settlements; rather on gentle ground), water or deep shadow in the lowest ground of
+    # some patches, mixed ground elsewhere.
+    veg_share = np.clip(params["vegetation"] + rng.normal(0.0, 0.18), 0.02, 0.9)
+    bare_share = min(params["bare"] * rng.lognormal(-0.125, 0.5), 0.5)  # mean: the split's share
+    veg = _share(cover_f, veg_share)
+    gentle = bare_f - 0.5 * (slope - slope.mean()) / (slope.std() + 1e-12)
+    bare = (1.0 - veg) * _share(gentle, bare_share / max(1.0 - veg_share, 0.1))
     dark = np.zeros_like(veg)
-    if rng.random() < 0.15:  # some patches hold a lake or river in their lowest ground
-        dark = (dem < np.quantile(dem, rng.uniform(0.03, 0.12))).astype(np.float64)
+    if rng.random() < 0.3:  # some patches hold a lake, a river or a deep shadow in their lowest ground
+        dark = _share(-dem, rng.uniform(0.05, 0.3))
     mixed = (1.0 - veg - bare) * (1.0 - dark)
     veg, bare = veg * (1.0 - dark), bare * (1.0 - dark)
 
@@ -150,7 +179,8 @@ def _patch(rng: np.random.Generator, params: dict, size: int) -> tuple[np.ndarra
 
     image = np.empty((size, size, N_BANDS), dtype=np.float64)
     image[..., OPTICAL] = np.maximum(optical, 0.01)
-    cirrus = params["cirrus"] * rng.lognormal(mean=0.7, sigma=0.8)
+    # Haze: lognormal across patches with the samples' mean (4.06) and heavy tail (std 6.28).
+    cirrus = params["cirrus"] * rng.lognormal(mean=0.83, sigma=1.05)
     image[..., B10] = cirrus * (1.0 + 0.05 * rng.standard_normal((size, size)))
     image[..., SLOPE] = slope
     image[..., DEM] = dem

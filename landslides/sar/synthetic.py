@@ -57,7 +57,7 @@ CHUNK = 256  # y/x chunk size, as in the real cubes
 # Equivalent number of looks of the cubes' backscatter. One processing chain made all four cubes, so one
 # value for all: the one that, with the scene's own variance, gives the per-pixel spread of log
 # backscatter in the authors' statistics (docs/twin.md).
-LOOKS = 7.0
+LOOKS = 10.0
 # Amplitude scale of the interferometric products (topophase_cor_0 is an amplitude in the processor's
 # digital numbers, topophase_flat the complex interferogram in their square): the published means of
 # topophase_cor_0 (105 Hokkaido, 84 Kaikoura) over the square root of the typical VV backscatter
@@ -71,12 +71,12 @@ AMPLITUDE_DN = 250.0
 # surfaces, more in VV (surface) than in VH (volume). Typical C-band levels; GRASS (crops, pasture,
 # tussock, shrub) depends on the season and comes from each region's preset.
 COVER_DB = {
-    WATER: (-20.0, -27.0, 3.0, 3.0),
-    FOREST: (-7.0, -12.5, 0.6, 0.3),
-    BARE: (-11.0, -19.0, 2.5, 1.5),
-    SCAR: (-9.5, -18.5, 2.5, 1.5),  # rough wet debris: VV drops a little, VH (canopy volume) drops a lot
+    WATER: (-20.0, -27.0, 2.0, 2.0),
+    FOREST: (-7.0, -12.5, 1.0, 0.3),
+    BARE: (-11.0, -19.0, 1.5, 0.8),
+    SCAR: (-9.5, -18.5, 1.5, 0.8),  # rough wet debris: VV drops a little, VH (canopy volume) drops a lot
 }
-GRASS_EXPONENTS = (1.5, 0.8)
+GRASS_EXPONENTS = (1.0, 0.4)
 # Coherence of each cover for a zero-day pair and its decay time in days.
 COVER_COHERENCE = {WATER: (0.05, 1.0), FOREST: (0.45, 12.0), GRASS: (0.65, 24.0), BARE: (0.85, 120.0),
                    SCAR: (0.75, 60.0)}
@@ -136,11 +136,11 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         orbits=_orbits("d,d,a,d,d,d,a,d,d,a,d,d,a,d,d,a,d,d,a,d,a,d,d,a,d,d"), n_pre=20,
         event=("20180905", "20180907"), revisit_days=6, epsg=32654, origin=(530000.0, 4760000.0),
         twin_size=(3072, 4352), hurst=0.9, corr_m=2500.0, rms_slope=0.42, base_m=40.0, cone_slope=0.0,
-        water=0.01, bare=0.0, grass=0.2, grass_db=(-8.5, -14.5),
+        water=0.003, bare=0.0, grass=0.2, grass_db=(-8.5, -14.5),
         incidence_deg=35.86, look_azimuth_deg=(79.6, 280.44), wobble_db=0.4,
         vv_db=-7.34, vh_db=-13.21,
-        trigger="earthquake", source_length_m=15000.0, decay_m=8000.0, affected_fraction=0.22,
-        landslide_fraction=0.034, slope50_deg=22.0, landslide_length_m=120.0),
+        trigger="earthquake", source_length_m=15000.0, decay_m=8000.0, affected_fraction=0.14,
+        landslide_fraction=0.039, slope50_deg=22.0, landslide_length_m=120.0),
     # Flank of Mt Talakmau, West Sumatra, February 2022 (Mw 6.1, Pasaman): a tropical forested volcano
     # in the wet season (rain on the canopy changes each acquisition more); fewer, larger slides.
     "talakmau": RegionPreset(
@@ -150,8 +150,8 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         water=0.0, bare=0.04, grass=0.1, grass_db=(-8.0, -13.5),
         incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0), wobble_db=0.6,
         vv_db=-6.9, vh_db=-12.6,
-        trigger="earthquake", source_length_m=8000.0, decay_m=4000.0, affected_fraction=0.35,
-        landslide_fraction=0.026, slope50_deg=28.0, landslide_length_m=180.0),
+        trigger="earthquake", source_length_m=8000.0, decay_m=4000.0, affected_fraction=0.20,
+        landslide_fraction=0.0275, slope50_deg=28.0, landslide_length_m=180.0),
     # Seaward Kaikoura Range, New Zealand, November 2016 (Mw 7.8): steep, rough greywacke ranges under
     # tussock, scrub and pasture in spring, bare scree on the heights; the rupture runs through the whole
     # scene; large slides and rock avalanches. Ascending view (incidence about 38.6 deg, LOS azimuth -252.2).
@@ -159,11 +159,11 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         orbits=_orbits("ascending,ascending,ascending,ascending,ascending"), n_pre=3,
         event=("20161113", "20161114"), revisit_days=12, epsg=32759, origin=(630000.0, 5305000.0),
         twin_size=(3072, 3072), hurst=0.75, corr_m=3000.0, rms_slope=0.6, base_m=100.0, cone_slope=0.0,
-        water=0.0, bare=0.1, grass=0.75, grass_db=(-10.0, -16.5),
+        water=0.0, bare=0.1, grass=0.8, grass_db=(-10.0, -16.0),
         incidence_deg=38.57, look_azimuth_deg=(72.18, 287.8), wobble_db=0.4,
         vv_db=-9.86, vh_db=-16.05,
-        trigger="earthquake", source_length_m=150000.0, decay_m=10000.0, affected_fraction=0.40,
-        landslide_fraction=0.035, slope50_deg=32.0, landslide_length_m=220.0),
+        trigger="earthquake", source_length_m=150000.0, decay_m=10000.0, affected_fraction=0.24,
+        landslide_fraction=0.038, slope50_deg=32.0, landslide_length_m=220.0),
     # Cordillera Central, Puerto Rico, September 2017 (Hurricane Maria): humid forested mountains and
     # pasture; the storm soaked the soils and stripped the canopies everywhere, and left many small,
     # shallow slides where rainfall was heaviest.
@@ -175,8 +175,8 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0), wobble_db=0.5,
         post_change_db={FOREST: (-1.0, -2.0), GRASS: (1.0, 0.5), BARE: (1.5, 1.0)},
         vv_db=-7.2, vh_db=-12.9,
-        trigger="rainfall", source_length_m=0.0, decay_m=15000.0, affected_fraction=0.6,
-        landslide_fraction=0.04, slope50_deg=25.0, landslide_length_m=100.0),
+        trigger="rainfall", source_length_m=0.0, decay_m=15000.0, affected_fraction=0.40,
+        landslide_fraction=0.05, slope50_deg=25.0, landslide_length_m=100.0),
 }
 
 
@@ -372,9 +372,13 @@ class _Radar:
         self.offsets = {}
         valid = scene.valid
         for pol, target in ((0, p.vv_db), (1, p.vh_db)):
-            views = [_clean_backscatter_db(p, self.cos_loc[o], self.cos_ref[o], scene.cover, pol)[valid].mean()
-                     for o in self.cos_loc]
-            self.offsets[pol] = np.float32(target - float(np.mean(views)) - speckle_db)
+            # Mean over the whole time series: each side as often as it is seen, scars after the event.
+            views = {(o, after): _clean_backscatter_db(p, self.cos_loc[o], self.cos_ref[o],
+                                                       self.post_cover if after else scene.cover, pol,
+                                                       after)[valid].mean()
+                     for o, after in set(zip(p.orbits, np.arange(len(p.orbits)) >= p.n_pre, strict=True))}
+            series = [views[(o, t >= p.n_pre)] for t, o in enumerate(p.orbits)]
+            self.offsets[pol] = np.float32(target - float(np.mean(series)) - speckle_db)
         self.deformation = _coseismic_phase(np.random.default_rng([*stream, 3]), scene.dem.shape)
         self.pairs = _same_orbit_pairs(p.orbits)
 

@@ -17,14 +17,15 @@ import torch
 import torch.nn.functional as F
 import xarray as xr
 
-from landslides.aggregate import format_mean_std, summarize
+from landslides.aggregate import format_mean_std, markdown_table, seeds_phrase, summarize
 from landslides.errors import InputError
 from landslides.geo import pixel_size
 from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics, classification_metrics
 from landslides.models import build_model
 from landslides.normalization import ChannelStats
-from landslides.plots import arm_color, chip_panel, plt, save_figure
+from landslides.plots import add_footer, arm_color, chip_panel, plt, save_figure, spread_phrase
+from landslides.report import FIGURE_ONLY
 from landslides.runs import RunFiles, load_model, read_predictions, save_model, start_job, write_predictions
 from landslides.sar.selection import class_indices, select_indices, to_split
 from landslides.siamese import Segmenter
@@ -143,7 +144,7 @@ def chip_spec(study: dict) -> dict:
 def train_stage1(store: xr.Dataset, study: dict, files: RunFiles, *, threads: int = 1,
                  device_name: str = "auto", deterministic: bool | None = None) -> dict:
     """Train the chip classifier on balanced chips of one region; write model.pt, history, metrics."""
-    job = start_job(threads, device_name, deterministic)
+    job = start_job(threads, device_name, deterministic, files)
     cfg, channels = study["stage1"], study["pre"] + study["post"]
     training, seed = dict(cfg["training"]), cfg["seed"]
     chips = {s: select_indices(store, channels, balanced_indices(store, s, seed))
@@ -236,7 +237,7 @@ def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFi
                  size, seed: int, study: dict, threads: int = 1, device_name: str = "auto",
                  deterministic: bool | None = None) -> dict:
     """One grid cell: draw the sparse training set, train, evaluate on the fixed test set, write files."""
-    job = start_job(threads, device_name, deterministic)
+    job = start_job(threads, device_name, deterministic, files)
     cfg, channels, size = study["stage2"], study["pre"] + study["post"], parse_size(size)
     training = dict(cfg["training"])
 
@@ -281,19 +282,25 @@ def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFi
 TABLE_METRICS = {
     "auprc": "pixel AUPRC",
     "fpr_landslide_free": "FPR, landslide-free chips",
-    "median_signed_landslide_free": "median signed count error, landslide-free",
-    "count_abs_all": "mean abs count error, all",
-    "count_abs_landslide": "mean abs count error, landslide",
-    "count_abs_landslide_free": "mean abs count error, landslide-free",
-    "count_signed_all": "mean signed count error, all",
-    "count_signed_landslide": "mean signed count error, landslide",
-    "count_signed_landslide_free": "mean signed count error, landslide-free",
+    "median_signed_landslide_free": "median signed count error, landslide-free (px)",
+    "count_abs_all": "mean abs count error, all (px)",
+    "count_abs_landslide": "mean abs count error, landslide (px)",
+    "count_abs_landslide_free": "mean abs count error, landslide-free (px)",
+    "count_signed_all": "mean signed count error, all (px)",
+    "count_signed_landslide": "mean signed count error, landslide (px)",
+    "count_signed_landslide_free": "mean signed count error, landslide-free (px)",
 }
 FIGURE_METRICS = ("auprc", "fpr_landslide_free", "median_signed_landslide_free", "count_abs_all")
+PAPER = "Boehm et al."
 
 
 def size_order(size: str) -> float:
     return math.inf if str(size) == "all" else float(size)
+
+
+def _digits(metric: str) -> int:
+    """Count errors (pixels) to whole pixels; AUPRC and FPR to 3 decimals."""
+    return 0 if "count" in metric else 3
 
 
 def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -307,15 +314,20 @@ def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
         row["seeds"] = int(values["n"].max())
         row["training chips"] = int(values.loc["train_chips", "mean"])
         for metric, label in TABLE_METRICS.items():
-            hit = values.loc[metric] if metric in values.index else {"mean": np.nan, "std": np.nan}
+            hit = values.loc[metric] if metric in values.index else {"mean": np.nan, "std": np.nan, "n": 0}
             mean, std = hit["mean"], hit["std"]
-            row[label] = format_mean_std(mean, std, digits=1 if "count" in metric else 3)
+            row[label] = format_mean_std(mean, std, digits=_digits(metric), n=int(hit["n"]), na="undefined")
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
         rows.append(row)
     table = pd.DataFrame(rows)
     arms = {a: i for i, a in enumerate(["none", "hokkaido", "kaikoura"])}
     order = np.lexsort((table["pretraining"].map(lambda a: arms.get(a, 99)), table["size"].map(size_order)))
     return table.iloc[order].reset_index(drop=True)
+
+
+def printed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as printed: the formatted columns, without the numeric mean/std columns."""
+    return table[[c for c in table.columns if not c.endswith(("_mean", "_std"))]]
 
 
 def runs_frame(metric_files: list[str | Path]) -> pd.DataFrame:
@@ -329,45 +341,76 @@ def runs_frame(metric_files: list[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stage1_table(metric_files: list[str | Path]) -> pd.DataFrame:
+def stage1_table(metric_files: list[str | Path], flags: dict[str, str] | None = None) -> pd.DataFrame:
+    """The stage-1 classifiers on their held-out balanced test chips; `check`: what the sanity pass flagged
+    (landslides.report.run_flags, keyed by run folder). Precision is empty where no chip was predicted
+    positive (it is undefined)."""
+    flags = flags or {}
     rows = []
     for path in metric_files:
         run = json.loads(Path(path).read_text())
         rows.append({"pretraining region": run["params"]["region"],
-                     **{f"{k} chips": v for k, v in run["chips"].items()},
-                     **{m: round(run["test"][m], 3) for m in ("accuracy", "precision", "recall", "auroc")},
-                     "best epoch": run["best_epoch"]})
+                     **{f"{k} chips": int(v) for k, v in run["chips"].items()},
+                     **{m: run["test"].get(m, np.nan) for m in ("accuracy", "precision", "recall", "auroc")},
+                     "best epoch": int(run["best_epoch"]),
+                     "check": flags.get(str(Path(path).parent), "ok")})
     return pd.DataFrame(rows)
 
 
-def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str) -> None:
-    """Each metric against the training size, one line per pretraining arm, error bars ±1 std over seeds."""
+def _axis_limits(ax, metric: str, values: np.ndarray) -> None:
+    """Axes that do not magnify seed noise: rates on [0, 1], count errors from 0 (or below for signed ones)."""
+    values = values[np.isfinite(values)]
+    if metric == "auprc":
+        ax.set_ylim(0, 1.02)
+    elif metric.startswith("fpr"):
+        ax.set_ylim(0, max(0.1, float(values.max(initial=0)) * 1.2))
+    else:
+        low, high = float(values.min(initial=0)), float(values.max(initial=0))
+        pad = 0.1 * max(high - min(low, 0), 1.0)
+        ax.set_ylim(min(low, 0) - (pad if low < 0 else 0), high + pad)
+
+
+def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
+    """Each metric against the training size, one line per pretraining arm; error bars ±1 std over seeds
+    where there is more than one seed."""
     summary = summarize(tidy[tidy.split == "test"], ["pretraining", "size", "metric"])
     sizes = sorted(summary["size"].astype(str).unique(), key=size_order)
     x_of = {s: i for i, s in enumerate(sizes)}
     chips = summary[summary.metric == "train_chips"].groupby("size")["mean"].max()
-    fig, axes = plt.subplots(1, len(FIGURE_METRICS), figsize=(3.3 * len(FIGURE_METRICS), 3.0))
+    ns = summary[summary.metric.isin(FIGURE_METRICS)]["n"]
+    with_spread = len(ns) and ns.max() > 1
+    fig, axes = plt.subplots(1, len(FIGURE_METRICS), figsize=(3.3 * len(FIGURE_METRICS), 3.2))
     for ax, metric in zip(axes, FIGURE_METRICS, strict=True):
         part = summary[summary.metric == metric]
         for i, (arm, line) in enumerate(part.groupby("pretraining", sort=False)):
             line = line.iloc[np.argsort([size_order(s) for s in line["size"]])]
-            xs = [x_of[str(s)] + 0.06 * (i - 1) for s in line["size"]]  # small offset keeps bars apart
-            ax.errorbar(xs, line["mean"], yerr=np.nan_to_num(line["std"]), marker="o", capsize=3,
-                        color=arm_color(arm, i), label=arm)
+            xs = [x_of[str(s)] + 0.06 * (i - 1) for s in line["size"]]  # small offset keeps the points apart
+            yerr = np.where(line["n"] > 1, np.nan_to_num(line["std"]), np.nan) if with_spread else None
+            ax.errorbar(xs, line["mean"], yerr=yerr, marker="o", capsize=3, color=arm_color(arm, i), label=arm)
+        if metric == "auprc":
+            no_skill = summary[summary.metric == "no_skill"]["mean"]
+            if len(no_skill):
+                ax.axhline(float(no_skill.mean()), color="#999999", linewidth=0.8, linestyle="--")
+                ax.text(len(sizes) - 1, float(no_skill.mean()), "no-skill", fontsize=7, color="#666666",
+                        ha="right", va="bottom")
         if "signed" in metric:
             ax.axhline(0, color="#999999", linewidth=0.8, linestyle="--")
+        _axis_limits(ax, metric, part["mean"].to_numpy(float))
+        ax.set_xlim(-0.4, len(sizes) - 0.6)
         ax.set_xticks(range(len(sizes)), [f"{s}\n({int(chips.get(s, np.nan))})" if s == "all" else s
                                           for s in sizes])
         ax.set_xlabel("training chips (half landslide-free)")
         ax.set_title(TABLE_METRICS[metric], fontsize=9)
-    axes[0].legend(title="pretraining", fontsize=7, title_fontsize=7)
-    fig.suptitle("Stage-2 test metrics against training size; mean ± 1 std over seeds", fontsize=9)
+    axes[0].legend(title="pretraining", fontsize=7, title_fontsize=7, loc="lower right")
+    fig.suptitle(f"Stage-2 test metrics against training size ({spread_phrase(ns)}); after {PAPER}, who show "
+                 "these as figures", fontsize=9)
     fig.tight_layout()
+    add_footer(fig, source)
     save_figure(fig, png, pdf)
 
 
 def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel_m: float | None,
-              png: str, pdf: str) -> None:
+              png: str, pdf: str, source: str = "") -> None:
     """Predicted probability with the true outline: landslide-free chips, then landslide chips, for the
     first seed and the largest training size of each pretraining arm (rows)."""
     largest = max((r["params"]["size"] for r in runs), key=size_order)
@@ -378,12 +421,12 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
     has, label = data[0]["has_landslide"].astype(bool), data[0]["label"]
     # Landslide-free chips where the first arm errs most; landslide chips with the most landslide pixels.
     free = np.flatnonzero(~has)
-    free = free[np.argsort(-data[0]["prob"][free].astype(np.float32).sum(axis=(1, 2)))][:n_chips]
+    free = free[np.argsort(-data[0]["prob"][free].astype(np.float32).sum(axis=(1, 2)), kind="stable")][:n_chips]
     slides = np.flatnonzero(has)
-    slides = slides[np.argsort(-label[slides].sum(axis=(1, 2)))][:n_chips]
+    slides = slides[np.argsort(-label[slides].sum(axis=(1, 2)), kind="stable")][:n_chips]
     columns = list(free) + list(slides)
-    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(2.0 * len(columns), 2.0 * len(chosen)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(2.0 * len(columns) + 1.0, 2.1 * len(chosen) + 0.5),
+                             squeeze=False, layout="constrained")
     im = None
     for row, ((_, run), arrays) in enumerate(zip(chosen, data, strict=True)):
         for col, i in enumerate(columns):
@@ -391,43 +434,64 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
             kind = "landslide" if has[i] else "no landslide"
             error = count_errors(prob[None], truth[None], valid[None])[0]
             im = chip_panel(axes[row, col], prob, truth, valid,
-                            f"{kind}, chip {arrays['id'][i]}\ncount error {error:+.0f}", pixel_m)
+                            f"{kind}, chip {arrays['id'][i]}\ncount error {error:+.0f} px", pixel_m)
         axes[row, 0].set_ylabel(f"pretraining: {run['params']['pretraining']}", fontsize=8)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
-    fig.suptitle(f"Stage-2 predictions, training size {largest}, seed {first_seed}", fontsize=9)
+    fig.suptitle(f"Stage-2 test predictions, training size {largest}, seed {first_seed}", fontsize=9)
+    add_footer(fig, source)
     save_figure(fig, png, pdf)
 
 
 def comparison(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows for the report's published-vs-reproduced overview. The paper gives figures, not numbers, so
-    `published` is empty; the headline metrics are listed so that the overview shows the study."""
+    """Rows for the report's published-vs-reproduced overview. The paper shows these results in figures, without
+    numbers: `published` is empty and its note says 'figure only'; the headline metrics are listed so that the
+    overview shows the study."""
     rows = [{"study": "pretrain", "experiment": f"pretraining {row['pretraining']}, size {row['size']}",
              "split": "test", "metric": metric, "published": np.nan, "reproduced": row[f"{metric}_mean"],
-             "std": row[f"{metric}_std"], "n": row["seeds"]}
+             "std": row[f"{metric}_std"], "n": row["seeds"], "published_note": FIGURE_ONLY,
+             "unit": "px" if "count" in metric else "fraction"}
             for _, row in table.iterrows()
             for metric in ("auprc", "fpr_landslide_free", "median_signed_landslide_free")]
     return pd.DataFrame(rows, columns=["study", "experiment", "split", "metric", "published", "reproduced",
-                                       "std", "n"])
+                                       "std", "n", "published_note", "unit"])
 
 
-def table_note(study: dict, stage1: pd.DataFrame) -> str:
+def printed_stage1(stage1: pd.DataFrame) -> str:
+    if not len(stage1):
+        return "(no pretraining arm in this grid)"
+    return markdown_table(stage1, digits=3, na={"precision": "undefined", "auroc": "undefined"})
+
+
+def table_note(study: dict, stage1: pd.DataFrame, source: str = "") -> str:
     """What the numbers are, and the stage-1 classifiers' held-out metrics."""
-    return "\n".join([
-        f"Stage 2 on {study['stage2_region']}; mean ± sample std over seeds {study['seeds']} "
-        "(one seed: no std).",
+    flagged = stage1[stage1["check"] != "ok"] if len(stage1) else stage1
+    lines = [
+        f"Stage 2 on {study['stage2_region']}; {seeds_phrase(study['seeds'])} (seeds {study['seeds']}).",
         "Training sets: half of the chips landslide-free, drawn with the run's seed; 'all' is the largest "
         "such set.",
-        "Count error: per test chip, sum of predicted probabilities minus the number of landslide pixels "
+        "Count error (px): per test chip, sum of predicted probabilities minus the number of landslide pixels "
         "(valid pixels); abs = mean of |error|, signed = mean of error; median over landslide-free chips is "
         "the authors' false-positive summary. FPR: pixels >= 0.5 on landslide-free chips.",
-        "The paper reports figures, not tables: no published numbers to print beside these. Deviations from "
-        "the paper and the authors' code: docs/deviations.md.",
+        f"Published: none to print: {PAPER} show these results as figures only. Deviations from the paper and the "
+        "authors' code: docs/deviations.md.",
+    ]
+    if source:
+        lines.append(source)
+    lines += [
         "",
         "## Stage 1: chip classifier on held-out balanced test chips of its region",
         "",
-        stage1.to_markdown(index=False) if len(stage1) else "(no pretraining arm in this grid)",
-    ])
+        printed_stage1(stage1),
+        "",
+        "Precision 'undefined': no test chip was predicted to hold a landslide. check: the report's sanity pass "
+        "(a validation metric that never moved, epoch 0 selected, a constant prediction).",
+    ]
+    if len(flagged):
+        regions = ", ".join(flagged["pretraining region"])
+        lines.append(f"WARNING: the stage-1 classifier of {regions} did not learn; the stage-2 arm built on it "
+                     "measures a frozen untrained embedding, not pretraining.")
+    return "\n".join(lines)
 
 
 def store_pixel_size(store: xr.Dataset) -> float | None:

@@ -8,13 +8,15 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from landslides.aggregate import format_mean_std, summarize
+from landslides.aggregate import format_mean_std, is_missing, seeds_phrase, summarize
 from landslides.augment import build_sar_augmentation
 from landslides.geo import mosaic_chips, pixel_size, write_geotiff
 from landslides.losses import build_loss
+from landslides.metrics import ScoreHistogram
 from landslides.models import build_model, segmentation_spec
-from landslides.plots import arm_color, bar_with_errors, chip_panel, plt, save_figure
+from landslides.plots import add_footer, arm_color, bar_with_errors, chip_panel, plt, save_figure, spread_phrase
 from landslides.published import TRANSFER_AUPRC
+from landslides.report import NOT_REPORTED
 from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
 from landslides.sar.selection import channel_stats, select_chips, to_split
 from landslides.train import evaluate, fit, predict
@@ -24,7 +26,7 @@ def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, p
              features: str, augmentation: str, seed: int, study: dict, threads: int,
              device_name: str = "auto", deterministic: bool | None = None) -> dict:
     """Train one grid cell; write the run files and the test-region probability map (GeoTIFF)."""
-    job = start_job(threads, device_name, deterministic)
+    job = start_job(threads, device_name, deterministic, files)
     channels = study["features"][features]
     training = dict(study["training"])
 
@@ -75,6 +77,8 @@ def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, p
 # ---- aggregation: Table 1 and Figure 1 of the paper ----
 
 FEATURE_LABELS = {"sar": "SAR", "sar_dem": "SAR & DEM"}
+SPLIT_NAMES = {"val": "train region (val)", "test": "test region"}
+NO_SKILL = "no-skill (landslide pixel fraction)"
 
 
 def arm_label(features: str, augmentation: str) -> str:
@@ -90,87 +94,189 @@ def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
     for (features, augmentation), group in summary.groupby(["features", "augmentation"], sort=False):
         rows.append(_table_row(arm_label(features, augmentation), group,
                                TRANSFER_AUPRC.get((features, augmentation), {})))
-    # The no-skill AUPRC is a property of the data (the positive fraction), the same for every run.
-    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"]).assign(std=np.nan)
-    rows.append(_table_row("no-skill", no_skill, TRANSFER_AUPRC[("no_skill", None)]))
+    # The no-skill AUPRC is a property of the data (the positive fraction), the same for every run: one value.
+    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"]).assign(std=np.nan, n=1)
+    rows.append(_table_row(NO_SKILL, no_skill, TRANSFER_AUPRC[("no_skill", None)]))
     return pd.DataFrame(rows)
 
 
 def _table_row(label: str, group: pd.DataFrame, published: dict) -> dict:
     row = {"experiment": label}
-    for split, name in (("val", "train region (val)"), ("test", "test region")):
+    for split, name in SPLIT_NAMES.items():
         hit = group[group.split == split]
         mean, std, n = (hit["mean"].iloc[0], hit["std"].iloc[0], int(hit["n"].iloc[0])) if len(hit) else \
             (np.nan, np.nan, 0)
-        row[f"{name} AUPRC"] = format_mean_std(mean, std)
+        row[f"{name} AUPRC"] = format_mean_std(mean, std, n=n, na="not run")
         row[f"{name} published"] = published.get(split, np.nan)
         row[f"{split}_mean"], row[f"{split}_std"], row[f"{split}_n"] = mean, std, n
     return row
 
 
-def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str) -> None:
+def printed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 as printed: ours and the published value side by side, both to 3 decimals."""
+    shown = [c for c in table.columns if not c.endswith(("_mean", "_std", "_n"))]
+    out = table[shown].copy()
+    for name in SPLIT_NAMES.values():
+        out[f"{name} published"] = [NOT_REPORTED if is_missing(v) else f"{v:.3f}" for v in out[f"{name} published"]]
+    return out
+
+
+def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
+    """Bars: our AUPRC per arm (mean over seeds); black ticks: the paper's Table 1; dashed: no-skill."""
     summary = summarize(tidy[tidy.metric == "auprc"], ["features", "augmentation", "split"])
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
-    for ax, (split, title) in zip(axes, (("val", "training region (validation)"), ("test", "test region")),
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
+    for ax, (split, title) in zip(axes, (("val", "training region (validation chips)"), ("test", "test region")),
                                   strict=True):
         part = summary[summary.split == split]
         labels = [arm_label(f, a) for f, a in zip(part.features, part.augmentation, strict=True)]
         bar_with_errors(ax, labels, part["mean"], part["std"], part["n"], "pixel AUPRC")
+        published = [TRANSFER_AUPRC.get((f, a), {}).get(split, np.nan)
+                     for f, a in zip(part.features, part.augmentation, strict=True)]
+        ax.scatter(np.arange(len(labels)), published, marker="_", s=500, linewidths=2.2, color="black", zorder=3,
+                   label="published (Prapas et al., Table 1)")
         baseline = tidy[(tidy.metric == "no_skill") & (tidy.split == split)]["value"].mean()
-        ax.axhline(baseline, color=arm_color("no-skill"), linestyle="--", label=f"no-skill ({baseline:.3f})")
+        ax.axhline(baseline, color=arm_color("no-skill"), linestyle="--", label="no-skill (landslide pixel fraction)")
+        ax.text(len(labels) - 0.5, baseline, f"{baseline:.3f}", ha="right", va="bottom", fontsize=7,
+                color="#555555")
+        ax.set_ylim(0, 1.05)
         ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-    fig.suptitle("Pixel AUPRC per arm; bars: mean over seeds, error bars: ±1 std", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    # Below the panels, where it covers no bar and no error bar.
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, bbox_to_anchor=(0.5, -0.02), frameon=False)
+    fig.suptitle(f"Pixel AUPRC per arm; bars: {spread_phrase(summary['n'])}", fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    add_footer(fig, source)
+    save_figure(fig, png, pdf)
+
+
+def chip_auprc(prob: np.ndarray, label: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Pixel AUPRC of each chip on its valid pixels (NaN for a chip without landslide pixels)."""
+    out = np.full(len(prob), np.nan)
+    for i in range(len(prob)):
+        keep = valid[i].astype(bool)
+        histogram = ScoreHistogram()
+        histogram.update(prob[i][keep], label[i][keep])
+        out[i] = histogram.average_precision()
+    return out
+
+
+def chip_auprc_frame(prediction_files: list[str], runs: list[dict]) -> pd.DataFrame:
+    """One row per (run, split, chip): the chip's AUPRC and its landslide pixel fraction."""
+    rows = []
+    for path, run in zip(prediction_files, runs, strict=True):
+        p = run["params"]
+        for split, part in read_predictions(path).items():
+            valid = part["valid"].astype(bool)
+            label = part["label"].astype(bool) & valid
+            scores = chip_auprc(part["prob"], label, valid)
+            fraction = label.sum(axis=(1, 2)) / np.maximum(valid.sum(axis=(1, 2)), 1)
+            rows += [{"arm": arm_label(p["features"], p["augmentation"]), "seed": p["seed"], "split": split,
+                      "chip": int(chip), "auprc": score, "landslide_fraction": frac}
+                     for chip, score, frac in zip(part["id"], scores, fraction, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def plot_chip_auprc(prediction_files: list[str], runs: list[dict], png: str, pdf: str, source: str = "") -> None:
+    """The spread behind Table 1: per-chip AUPRC of every arm (all seeds), validation chips and test chips, with
+    each chip's no-skill level (its landslide pixel fraction) for reference."""
+    frame = chip_auprc_frame(prediction_files, runs)
+    arms = list(dict.fromkeys(arm_label(r["params"]["features"], r["params"]["augmentation"]) for r in runs))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharey=True)
+    region = {"val": runs[0].get("train_region", "training region"), "test": runs[0].get("test_region", "test region")}
+    for ax, split in zip(axes, ("val", "test"), strict=True):
+        part = frame[(frame.split == split) & frame.auprc.notna()]
+        data = [part[part.arm == arm]["auprc"].to_numpy() for arm in arms]
+        box = ax.boxplot(data, positions=np.arange(len(arms)), widths=0.55, showfliers=False, patch_artist=True,
+                         medianprops={"color": "black"})
+        for patch, arm in zip(box["boxes"], arms, strict=True):
+            patch.set_facecolor(arm_color(arm))
+            patch.set_alpha(0.35)
+        rng = np.random.default_rng(0)
+        for i, (arm, values) in enumerate(zip(arms, data, strict=True)):
+            ax.scatter(i + rng.uniform(-0.18, 0.18, len(values)), values, s=9, color=arm_color(arm, i), zorder=3)
+        no_skill = part.drop_duplicates("chip")["landslide_fraction"]
+        if len(no_skill):
+            ax.axhline(float(no_skill.median()), color=arm_color("no-skill"), linestyle="--", linewidth=1)
+        n_chips = part["chip"].nunique()
+        ax.set_xticks(range(len(arms)), [a.replace(" (", "\n(") for a in arms], fontsize=7)
+        ax.set_title(f"{'validation' if split == 'val' else 'test'} chips, {region[split]} ({n_chips} chips)",
+                     fontsize=9)
+        ax.set_ylim(0, 1.02)
+    axes[0].set_ylabel("pixel AUPRC of one chip")
+    seeds = frame["seed"].nunique() if len(frame) else 0
+    fig.suptitle(f"Per-chip AUPRC: one dot per chip and run ({seeds} seed(s)); box: quartiles; dashed: median "
+                 "no-skill level of a chip (its landslide pixel fraction)", fontsize=8)
+    fig.tight_layout()
+    add_footer(fig, source)
     save_figure(fig, png, pdf)
 
 
 def plot_predictions(prediction_files: list[str], runs: list[dict], train_store: xr.Dataset,
-                     test_store: xr.Dataset, n_chips: int, png: str, pdf: str) -> None:
+                     test_store: xr.Dataset, n_chips: int, png: str, pdf: str, source: str = "") -> None:
     """Figure 1: predicted probability with the true landslide outline, chips of both regions, for the
-    first seed's run of each arm (rows) and the chips with the most landslide pixels (columns)."""
+    first seed's run of each arm (rows) and the chips with the most landslide pixels (columns): first the
+    validation chips of the training region, then the test chips of the test region."""
     first_seed = min(r["params"]["seed"] for r in runs)
     chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True) if r["params"]["seed"] == first_seed]
     data = [read_predictions(f) for f, _ in chosen]
     columns = []
     for split, store in (("val", train_store), ("test", test_store)):
         labels = data[0][split]["label"]
-        order = np.argsort(-labels.reshape(len(labels), -1).sum(1))[:n_chips]
+        order = np.argsort(-labels.reshape(len(labels), -1).sum(1), kind="stable")[:n_chips]
         columns += [(split, i, pixel_size(store["transform"].values[0])) for i in order]
-    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(1.6 * len(columns), 1.7 * len(chosen)),
-                             squeeze=False)
+    n_val = sum(1 for split, _, _ in columns if split == "val")
+    fig, axes = plt.subplots(len(chosen), len(columns), figsize=(1.6 * len(columns) + 1.2, 1.75 * len(chosen) + 0.6),
+                             squeeze=False, layout="constrained")
+    im = None
     for row, ((_, run), arrays) in enumerate(zip(chosen, data, strict=True)):
         for col, (split, i, pixel_m) in enumerate(columns):
-            region = run["train_region"] if split == "val" else run["test_region"]
             part = arrays[split]
             im = chip_panel(axes[row, col], part["prob"][i], part["label"][i], part["valid"][i],
-                            f"{region} chip {part['id'][i]}", pixel_m)
+                            f"{'val' if split == 'val' else 'test'} chip {part['id'][i]}", pixel_m)
             if col == 0:
                 p = run["params"]
                 axes[row, col].set_ylabel(arm_label(p["features"], p["augmentation"]), fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
+    # Which columns are which: a header over each group.
+    run = chosen[0][1]
+    groups = ((0, n_val, f"VALIDATION chips: {run['train_region']} (training region)"),
+              (n_val, len(columns), f"TEST chips: {run['test_region']} (test region, never trained on)"))
+    fig.canvas.draw()
+    for start, stop, text in groups:
+        if stop <= start:
+            continue
+        left = axes[0, start].get_position().x0
+        right = axes[0, stop - 1].get_position().x1
+        fig.text((left + right) / 2, 1.0, text, ha="center", va="bottom", fontsize=9, fontweight="bold")
+    fig.suptitle(f"Predictions of seed {first_seed} of each arm; columns: chips with the most landslide pixels",
+                 fontsize=9, y=1.06)
+    add_footer(fig, source)
     save_figure(fig, png, pdf)
 
 
 PUBLISHED_TEST_CHIPS = 61  # Prapas et al.: Talakmau chips with landslides, the test set
 
 
-def table_note(runs: list[dict]) -> str:
-    """What the numbers are, and the chip counts beside the paper's."""
-    if not runs:
-        return "Mean ± sample std over seeds; published: Prapas et al., Table 1."
-    chips, first = runs[0]["chips"], runs[0]
-    return (f"Mean ± sample std over seeds; published: Prapas et al., Table 1. Chips with landslides: "
-            f"{chips['train']} train / {chips['val']} val ({first['train_region']}), {chips['test']} test "
-            f"({first['test_region']}; the paper's Talakmau test set has {PUBLISHED_TEST_CHIPS}). "
-            "Deviations from the paper: docs/deviations.md.")
+def table_note(runs: list[dict], source: str = "") -> str:
+    """What the numbers are, the chip counts beside the paper's, and where the data came from."""
+    seeds = sorted({r["params"]["seed"] for r in runs})
+    text = (f"Pixel AUPRC; {seeds_phrase(len(seeds))}. Published: Prapas et al., Table 1 (real Hokkaido and "
+            "Talakmau data). The no-skill row is the landslide pixel fraction of the split, a property of the data.")
+    if runs:
+        chips, first = runs[0]["chips"], runs[0]
+        text += (f" Chips with landslides: {chips['train']} train / {chips['val']} val ({first['train_region']}), "
+                 f"{chips['test']} test ({first['test_region']}; the paper's Talakmau test set has "
+                 f"{PUBLISHED_TEST_CHIPS}).")
+    text += " Deviations from the paper: docs/deviations.md."
+    return f"{text} {source}".strip()
 
 
 def comparison(table: pd.DataFrame) -> pd.DataFrame:
     """Tidy published-vs-reproduced rows of Table 1 for the overview."""
     rows = []
     for _, row in table.iterrows():
-        for split, name in (("val", "train region (val)"), ("test", "test region")):
+        for split, name in SPLIT_NAMES.items():
             rows.append({"study": "transfer", "experiment": row["experiment"], "split": split, "metric": "auprc",
                          "published": row[f"{name} published"], "reproduced": row[f"{split}_mean"],
-                         "std": row[f"{split}_std"], "n": row[f"{split}_n"]})
+                         "std": row[f"{split}_std"], "n": row[f"{split}_n"], "unit": "fraction"})
     return pd.DataFrame(rows)

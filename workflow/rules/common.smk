@@ -1,12 +1,14 @@
 # Config validation and the helpers the rule modules share.
 import sys
+from pathlib import Path
 
 import pandas as pd
 from snakemake.utils import Paramspace
 
 from landslides import workflow_layout as layout
-from landslides.config import ConfigSources, validate_config
+from landslides.config import ConfigSources, relocate_paths, validate_config
 from landslides.errors import InputError
+from landslides.runlock import clear_stale_workflow_locks
 
 try:
     # The files Snakemake merged (in order) and the --config values it applied last, so that the error
@@ -15,6 +17,23 @@ try:
 except InputError as err:
     # One line naming where the value came from, the key and the problem, before any job starts.
     sys.exit(f"config error: {err}")
+
+# A config with its own output folder (paper.yaml, twin.yaml) works there: its results, resources, logs
+# and Snakemake metadata never mix with the default run's. Relative data paths are rewritten first so
+# that they still point at the same files. A --directory on the command line wins (Snakemake ignores the
+# directive then), and paths stay as they are.
+if config["output_dir"] and workflow.overwrite_workdir is None:
+    relocate_paths(config, config["output_dir"])
+
+    workdir: config["output_dir"]
+
+
+# A snakemake killed by SIGKILL leaves its directory locks behind and the same command would then fail
+# with a LockException until --unlock. Snakemake locks after reading this file, so locks with no live
+# snakemake in this directory are cleared here (only by the main process, never by a job's).
+if not (workflow.remote_exec or workflow.subprocess_exec or workflow.dryrun):
+    for stale in clear_stale_workflow_locks(Path.cwd()):  # the output folder, once workdir has moved there
+        print(f"cleared a stale Snakemake lock (no snakemake runs here): {stale}", file=sys.stderr)
 
 
 def cube_path(region):

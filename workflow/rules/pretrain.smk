@@ -79,18 +79,25 @@ rule pretrain_table:
         metrics=expand("results/pretrain/runs/{cell}/metrics.json", cell=pretrain_grid.instance_patterns),
         predictions=expand("results/pretrain/runs/{cell}/predictions.npz", cell=pretrain_grid.instance_patterns),
         stage1=expand("results/pretrain/stage1/{region}/metrics.json", region=PRETRAIN_REGIONS),
+        # Read by the stage-1 table's sanity flags (landslides.report.check_run).
+        stage1_history=expand("results/pretrain/stage1/{region}/history.csv", region=PRETRAIN_REGIONS),
         store=f"resources/chips/{PRETRAIN['stage2_region']}.zarr",
     output:
         csv="results/pretrain/table.csv",
         md="results/pretrain/table.md",
         stage1_csv="results/pretrain/stage1.csv",
-        metrics="results/pretrain/figures/metrics.png",
+        metrics=report("results/pretrain/figures/metrics.png", caption="../report/pretrain_metrics.rst",
+                       category="3 Figures", subcategory="pretrain",
+                       labels={"study": "pretrain", "figure": "metrics against training size"}),
         metrics_pdf="results/pretrain/figures/metrics.pdf",
-        maps="results/pretrain/figures/maps.png",
+        maps=report("results/pretrain/figures/maps.png", caption="../report/pretrain_maps.rst",
+                    category="3 Figures", subcategory="pretrain",
+                    labels={"study": "pretrain", "figure": "prediction maps"}),
         maps_pdf="results/pretrain/figures/maps.pdf",
         comparison="results/pretrain/comparison.csv",
     params:
         study=PRETRAIN,
+        source=lambda wc: study_source("pretrain"),  # report.smk
     log:
         "logs/pretrain/table.log",
     conda:

@@ -61,10 +61,14 @@ rule ridgei_train:
 rule ridgei_table:
     input:
         metrics=expand("results/ridgei/runs/{cell}/metrics.json", cell=ridgei_grid.instance_patterns),
+        # Read by the table's sanity flags (landslides.report.check_run).
+        histories=expand("results/ridgei/runs/{cell}/history.csv", cell=ridgei_grid.instance_patterns),
     output:
         csv="results/ridgei/table.csv",
         md="results/ridgei/table.md",
         comparison="results/ridgei/comparison.csv",
+    params:
+        source=lambda wc: study_source("ridgei"),  # report.smk
     log:
         "logs/ridgei/table.log",
     conda:
@@ -82,13 +86,16 @@ rule ridgei_figure:
             seed=min(RIDGEI["seeds"]),
         ),
     output:
-        png="results/ridgei/figures/qualitative.png",
+        png=report("results/ridgei/figures/qualitative.png", caption="../report/ridgei_qualitative.rst",
+                   category="3 Figures", subcategory="ridgei",
+                   labels={"study": "ridgei", "figure": "qualitative panel"}),
         pdf="results/ridgei/figures/qualitative.pdf",
         classifier="results/ridgei/figures/classifier_map.tif",
         deeplab="results/ridgei/figures/deeplab_map.tif",
         anomaly="results/ridgei/figures/anomaly_map.tif",
     params:
         scene=layout.canonical(RIDGEI_SCENE),
+        source=lambda wc: study_source("ridgei"),  # report.smk; named in the figure's caption
     log:
         "logs/ridgei/figure.log",
     conda:

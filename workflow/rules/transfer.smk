@@ -53,13 +53,22 @@ rule transfer_table:
     output:
         csv="results/transfer/table.csv",
         md="results/transfer/table.md",
-        predictions="results/transfer/figures/predictions.png",
+        predictions=report("results/transfer/figures/predictions.png", caption="../report/transfer_predictions.rst",
+                           category="3 Figures", subcategory="transfer",
+                           labels={"study": "transfer", "figure": "predictions (Fig. 1)"}),
         predictions_pdf="results/transfer/figures/predictions.pdf",
-        auprc="results/transfer/figures/auprc.png",
+        auprc=report("results/transfer/figures/auprc.png", caption="../report/transfer_auprc.rst",
+                     category="3 Figures", subcategory="transfer",
+                     labels={"study": "transfer", "figure": "AUPRC (Table 1)"}),
         auprc_pdf="results/transfer/figures/auprc.pdf",
+        chip_auprc=report("results/transfer/figures/chip_auprc.png", caption="../report/transfer_chip_auprc.rst",
+                          category="3 Figures", subcategory="transfer",
+                          labels={"study": "transfer", "figure": "per-chip AUPRC"}),
+        chip_auprc_pdf="results/transfer/figures/chip_auprc.pdf",
         comparison="results/transfer/comparison.csv",
     params:
         study=TRANSFER,
+        source=lambda wc: study_source("transfer"),  # report.smk
     log:
         "logs/transfer/table.log",
     conda:
@@ -75,6 +84,7 @@ register_study(
     figures={
         "predictions": "results/transfer/figures/predictions",
         "auprc": "results/transfer/figures/auprc",
+        "chip_auprc": "results/transfer/figures/chip_auprc",
     },
     comparison="results/transfer/comparison.csv",
     datasets={
