@@ -1,35 +1,91 @@
-"""Training throughput of the full loop against the bare model, for the same model and batch.
+"""Training throughput of every study's training configuration, and what a whole grid would take.
 
-    python -m landslides.benchmark --config config/config.yaml --study transfer [--augment] [--device cuda]
+    python -m landslides.benchmark --config config/paper.yaml --device cuda --project
+    python -m landslides.benchmark --config config/config.yaml --only 'refine/*' --repeats 3
+    python -m landslides.benchmark --config config/paper.yaml --tiny --list
 
-Full loop = what `fit` runs per batch: index the in-memory tensors, augment on the device, forward,
-loss, backward, optimizer step. Bare model = forward + backward of the same model on one fixed batch
-(no indexing, no augmentation, no optimizer). The ratio says how close the loop is to what the model
-alone can do.
+A setup is one kind of training job as the study's run function builds it: its network, input size and
+channels, batch size, optimizer, loss, augmentation and target. transfer: each feature set with and
+without augmentation; pretrain: stage 1 and stage 2 (with and without a stage-1 network inside);
+ridgei: classifier, deeplab, anomaly; refine: every (model, scale) of the ladder. Per setup, in one
+process, on synthetic tensors of the setup's shapes:
+
+- full loop: one epoch of `fit`'s own epoch function (`train_one_epoch`: index the in-memory tensors,
+  augment on the device, forward, loss, backward, optimizer step); bare model: forward + backward of the
+  same model on one fixed batch (no indexing, augmentation, loss or optimizer); samples/s as medians of
+  interleaved repeats, so that a slow spell of the machine hits both, and their ratio;
+- eval: forward passes at the eval batch size, as the per-epoch validation and the final predictions run;
+- FLOPs of one training step (forward + backward, `torch.utils.flop_counter.FlopCounterMode`) and the
+  achieved TFLOP/s of the bare model and of the loop;
+- peak GPU memory of one job: measured on CUDA (`max_memory_allocated` of the loop, less the benchmark's
+  own tensors, plus the job's data set on the device), estimated elsewhere (tensors saved for backward,
+  weights, gradients, optimizer state and data; bf16 halves the activations), plus 1 GB of CUDA context
+  and workspaces, and the `gpu_share` (percent of one GPU) that this suggests;
+- with --project: the grid's wall time on one GPU, jobs in sequence: per job the measured per-step time
+  x steps (epochs x batches per epoch; refine: `steps`), the validation after every epoch and the final
+  predictions at the eval rate, a checkpoint per epoch, and a fixed start-up cost per job (--job-overhead:
+  imports, data loading, writing outputs; docs/benchmarks.md measures it).
+
+--tiny shrinks every setup (64 px inputs, batch 2) so that the whole harness runs on a CPU in minutes;
+its rates say nothing about the real setups. Data-set sizes for --project come from the chip stores and
+Landslide4Sense folders under --workdir when they exist, else from the real data's published sizes
+(`REAL_SIZES`), the synthetic config or the scene geometry; --sizes overrides any of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import fnmatch
+import math
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from landslides.augment import build_sar_augmentation
-from landslides.config import load_config
 from landslides.constants import IGNORE_INDEX
+from landslides.files import save_torch
 from landslides.losses import build_loss
-from landslides.models import build_from_config
-from landslides.train import Split, autocast, build_optimizer, configure_torch, select_device, train_one_epoch
+from landslides.train import (
+    Split,
+    autocast,
+    build_optimizer,
+    chip_probability,
+    compile_for_training,
+    configure_torch,
+    landslide_probability,
+    predict,
+    select_device,
+    train_one_epoch,
+)
+
+CONTEXT_GB = 1.0  # CUDA context, cuBLAS/cuDNN workspaces and allocator slack of one training process
+REFERENCE_GPU_GB = 80.0  # the GPU the gpu_share defaults are sized for (H100/A100 80 GB)
+TINY_SIZE, TINY_BATCH = 64, 2
 
 
-def synthetic_split(n: int, channels: int, size: int, seed: int = 0) -> Split:
+# ---- the measurements (kept usable on their own: tests/test_train.py imports `measure`) ----
+
+def synthetic_split(n: int, channels: int, size: int, seed: int = 0, target: str = "mask") -> Split:
+    """Normal images and a target of the setup's kind: mask (N, H, W) int64 with ignored rows, chip (N,)
+    float32, patch (N,) int64, or image (the denoiser's target is its clean input)."""
     rng = np.random.default_rng(seed)
     images = torch.from_numpy(rng.normal(size=(n, channels, size, size)).astype(np.float32))
-    target = torch.from_numpy((rng.random((n, size, size)) < 0.1).astype(np.int64))
-    target[:, :2] = IGNORE_INDEX
-    return Split(images, target)
+    if target == "chip":
+        return Split(images, torch.from_numpy((rng.random(n) < 0.5).astype(np.float32)))
+    if target == "patch":
+        return Split(images, torch.from_numpy((rng.random(n) < 0.5).astype(np.int64)))
+    if target == "image":
+        return Split(images, images)
+    mask = torch.from_numpy((rng.random((n, size, size)) < 0.1).astype(np.int64))
+    mask[:, :2] = IGNORE_INDEX
+    return Split(images, mask)
 
 
 def bare_model_rate(model, batch: Split, device, steps: int) -> float:
@@ -57,14 +113,16 @@ def full_loop_rate(model, data: Split, cfg: dict, device, augment, optimizer, lo
     return len(data) / (time.perf_counter() - started)
 
 
-def measure(model, data: Split, cfg: dict, device, augment, repeats: int) -> tuple[list[float], list[float]]:
+def measure(model, data: Split, cfg: dict, device, augment, repeats: int,
+            loss_fn: Callable | None = None) -> tuple[list[float], list[float]]:
     """Bare and full rates, interleaved `repeats` times after one warm-up of each, so that a slow spell
-    of the machine hits both alike; the caller compares medians."""
+    of the machine hits both alike; the caller compares medians. `model` may be a compiled module (the
+    warm-up then includes compilation); the optimizer takes its parameters either way."""
     batch = cfg["batch_size"]
     first = Split(data.images[:batch], data.target[:batch])
     steps = len(data) // batch
     optimizer = build_optimizer(model, cfg)
-    loss_fn = build_loss(cfg["loss"])
+    loss_fn = loss_fn or build_loss(cfg["loss"])
     data = data.to(device)
     bare_model_rate(model, first, device, 2)
     full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=0)
@@ -75,44 +133,566 @@ def measure(model, data: Split, cfg: dict, device, augment, repeats: int) -> tup
     return bare, full
 
 
+def eval_rate(model, images: torch.Tensor, batch_size: int, device, output: Callable, repeats: int) -> float:
+    """Samples per second of `train.predict` (eval mode, no_grad, autocast, results copied to the host)."""
+    predict(model, images, batch_size, device, output)  # warm-up (cuDNN autotuning of the eval shapes)
+    rates = []
+    for _ in range(repeats):
+        _sync(device)
+        started = time.perf_counter()
+        predict(model, images, batch_size, device, output)
+        _sync(device)
+        rates.append(len(images) / (time.perf_counter() - started))
+    return float(np.median(rates))
+
+
+def step_flops(model, batch: Split, device) -> int:
+    """FLOPs of one forward + backward on `batch` (matmuls and convolutions, as FlopCounterMode counts)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    images = batch.images.to(device)
+    if device.type == "cuda":
+        images = images.contiguous(memory_format=torch.channels_last)
+    model.train()
+    model.zero_grad(set_to_none=True)
+    with FlopCounterMode(display=False) as counter:
+        with autocast(device):
+            model(images).float().mean().backward()
+    model.zero_grad(set_to_none=True)
+    return int(counter.get_total_flops())
+
+
+def checkpoint_seconds(model, optimizer, repeats: int = 3) -> float:
+    """fit's per-epoch cost besides training and validation: the resumable state written to disk."""
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, Path(folder) / "state.pt")
+            times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def activation_bytes_per_sample(model, channels: int, size: int) -> int:
+    """Bytes of the tensors autograd keeps for backward, per sample in fp32 on the CPU (each storage counted
+    once; a batch of 2, as BatchNorm after global pooling cannot train on one): the part of a training
+    step's memory that grows with the batch."""
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        if tensor.device.type == "cpu" and tensor.numel() > 0:
+            storage = tensor.untyped_storage()
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    model = copy.deepcopy(model).cpu().train()
+    images = torch.randn(2, channels, size, size)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = model(images)
+    del out
+    return int(sum(saved.values())) // 2
+
+
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config/config.yaml")
-    parser.add_argument("--study", default="transfer")
-    parser.add_argument("--features", default="sar_dem")
-    parser.add_argument("--augment", action="store_true", help="include the SAR augmentations in the loop")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--batches", type=int, default=6, help="batches per timed epoch")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved bare/full measurements")
-    args = parser.parse_args(argv)
+# ---- the setups every study's run functions build ----
 
-    study = load_config(args.config)[args.study]
-    cfg = dict(study["training"], epochs=args.repeats + 1)
-    device = select_device(args.device)
-    configure_torch(args.threads or cfg["threads"], device)
-    channels = study["features"][args.features]
-    size, batch = 128, cfg["batch_size"]
-    data = synthetic_split(batch * args.batches, len(channels), size)
+@dataclass
+class Work:
+    """Jobs that train a setup alike: each `epochs` epochs of `train` samples, validating on `val` samples
+    after every epoch and predicting `predict` samples at the end."""
+
+    jobs: int
+    epochs: int
+    train: int
+    val: int
+    predict: int
+    note: str = ""
+
+
+@dataclass
+class Setup:
+    name: str
+    study: str
+    model: str  # a short description
+    build: Callable[[], nn.Module]  # the seeded network, on the CPU
+    channels: int
+    size: int  # input side in pixels
+    training: dict  # the training section the job's fit gets
+    loss_fn: Callable
+    target: str  # mask, chip, patch or image (see synthetic_split)
+    augment: Callable[[], nn.Module | None] = lambda: None
+    output: Callable = landslide_probability  # what predict keeps of the logits
+    data_bytes_per_sample: int = 0  # the job's data set on the device, per sample (images and target)
+    work: list[Work] = field(default_factory=list)
+
+
+def _bytes_per_sample(channels: int, size: int, target: str) -> int:
+    image = channels * size * size * 4
+    return image + {"mask": size * size * 8, "chip": 4, "patch": 8, "image": 0}[target]
+
+
+def setups(config: dict, sizes: dict | None = None, tiny: bool = False) -> list[Setup]:
+    """Every training setup of the config's studies, with the grid's work when `sizes` are given."""
+    sizes = sizes or {}
+    out = []
+    for study, builder in (("transfer", _transfer), ("pretrain", _pretrain), ("ridgei", _ridgei),
+                           ("refine", _refine)):
+        if study in config.get("studies", []):
+            out += builder(config[study], sizes, tiny)
+    for setup in out:
+        setup.data_bytes_per_sample = _bytes_per_sample(setup.channels, setup.size, setup.target)
+    return out
+
+
+def _shrunk(training: dict, tiny: bool) -> dict:
+    training = dict(training)
+    if tiny:
+        training.update(batch_size=min(training["batch_size"], TINY_BATCH),
+                        eval_batch_size=min(training["eval_batch_size"], TINY_BATCH))
+    return training
+
+
+def _size(size: int, tiny: bool) -> int:
+    return min(size, TINY_SIZE) if tiny else size
+
+
+def _transfer(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
+    from landslides.augment import build_sar_augmentation
+    from landslides.models import build_model, segmentation_spec
+
+    training, size = _shrunk(study["training"], tiny), _size(128, tiny)
+    n = sizes.get("transfer", {})
+    out = []
+    for features, channels in study["features"].items():
+        for augmentation in study["augmentation"]:
+            spec = segmentation_spec(study["model"], len(channels))
+            augment_cfg = study["augment"]
+
+            def augment(channels=channels, on=augmentation == "on", augment_cfg=augment_cfg):
+                return build_sar_augmentation(augment_cfg, size, channels, [1.0] * len(channels)) if on else None
+
+            work = [Work(len(study["seeds"]), training["epochs"], n["train"], n["val"], n["val"] + n["test"])] \
+                if n else []
+            out.append(Setup(f"transfer/{features}/aug-{augmentation}", "transfer",
+                             f"{study['model']['arch']} {study['model']['encoder']}",
+                             lambda spec=spec: build_model(spec), len(channels), size, training,
+                             build_loss(training["loss"]), "mask", augment, work=work))
+    return out
+
+
+def _pretrain(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
+    from landslides.models import build_model
+    from landslides.studies.pretrain import build_segmenter, chip_spec, stage1_loss
+
+    size, channels = _size(128, tiny), len(study["pre"]) + len(study["post"])
+    regions = [arm for arm in study["pretraining"] if arm != "none"]
+    out = []
+    stage1 = _shrunk(study["stage1"]["training"], tiny)
+    work = []
+    for region in regions:
+        n = sizes.get(f"pretrain/{region}")
+        if n:
+            work.append(Work(1, stage1["epochs"], n["train"], n["val"], n["test"], region))
+    if regions:
+        out.append(Setup("pretrain/stage1", "pretrain", f"siamese chip classifier width {study['stage1']['width']}",
+                         lambda: build_model(chip_spec(study)), channels, size, stage1,
+                         stage1_loss(study["stage1"]["loss"]), "chip", output=chip_probability, work=work))
+    stage2 = _shrunk(study["stage2"]["training"], tiny)
+    n = sizes.get("pretrain/stage2")
+    for arm, with_stage1 in (("pretrained", True), ("none", False)):
+        arms = regions if with_stage1 else [a for a in study["pretraining"] if a == "none"]
+        if not arms:
+            continue
+        work = []
+        if n:
+            for train_size in study["sizes"]:
+                chips = n["all"] if train_size == "all" else int(train_size)
+                per_epoch = chips * max(1, math.ceil(study["min_epoch_chips"] / max(chips, 1)))
+                work.append(Work(len(arms) * len(study["seeds"]), stage2["epochs"], per_epoch, n["val"], n["test"],
+                                 f"size {train_size}" + (", epochs at most (early stopping)"
+                                                         if study["stage2"]["training"]["early_stopping"] else "")))
+        out.append(Setup(f"pretrain/stage2/{arm}", "pretrain", f"sparse segmenter width {study['stage2']['width']}"
+                         + (" + stage 1" if with_stage1 else ""),
+                         lambda with_stage1=with_stage1: build_segmenter(
+                             study, build_model(chip_spec(study)) if with_stage1 else None),
+                         channels, size, stage2, build_loss(study["stage2"]["loss"]), "mask", work=work))
+    return out
+
+
+def _ridgei(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
+    from landslides.anomaly import AddGaussianNoise, reconstruction_loss
+    from landslides.models import build_model, patch_classifier_spec, segmentation_spec
+
+    bands = 3  # the synthetic scene and the paper's scenes are RGB
+    out = []
+    for method in ("classifier", "deeplab", "anomaly"):
+        cfg = study[method]
+        training, size = _shrunk(cfg["training"], tiny), _size(cfg["patch_size"], tiny)
+        n = sizes.get(f"ridgei/{method}")
+        work = [Work(len(study["seeds"]), training["epochs"], n["train"], n["val"], n["predict"])] if n else []
+        if method == "classifier":
+            spec = patch_classifier_spec(bands)
+            out.append(Setup("ridgei/classifier", "ridgei", "torchvision resnet50", lambda spec=spec: build_model(spec),
+                             bands, size, training, lambda logits, labels: F.cross_entropy(logits, labels),
+                             "patch", work=work))
+        elif method == "deeplab":
+            spec = segmentation_spec({"arch": "deeplabv3plus", "encoder": cfg["encoder"]}, bands)
+            out.append(Setup("ridgei/deeplab", "ridgei", f"deeplabv3plus {cfg['encoder']}",
+                             lambda spec=spec: build_model(spec), bands, size, training,
+                             build_loss(training["loss"]), "mask", work=work))
+        else:
+            spec = segmentation_spec({"arch": "unet", "encoder": cfg["encoder"], "encoder_depth": cfg["encoder_depth"],
+                                      "decoder_channels": cfg["decoder_channels"]}, bands, classes=bands)
+            out.append(Setup("ridgei/anomaly", "ridgei", f"denoising unet {cfg['encoder']}",
+                             lambda spec=spec: build_model(spec), bands, size, training, reconstruction_loss, "image",
+                             lambda std=cfg["noise_std"]: AddGaussianNoise(std), lambda x: x.float().mean(1),
+                             work=work))
+    return out
+
+
+def _refine(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
+    from landslides.l4s.augment import build_l4s_augmentation
+    from landslides.l4s.dataset import BAND_NAMES, PATCH_SIZE
+    from landslides.models import build_model, segmentation_spec
+
+    training, size = _shrunk(study["training"], tiny), _size(PATCH_SIZE, tiny)
+    n = sizes.get("refine")
+    pseudo = sum(n[split] for split in study["pseudo"]["target_splits"]) if n else 0
+    groups: dict[tuple[str, float], list[str]] = {}
+    for name, run in study["ladder"].items():
+        groups.setdefault((run["model"], float(run["scale"])), []).append(name)
+    out = []
+    for (model, scale), names in groups.items():
+        run = study["ladder"][names[0]]
+        loss = run["loss"] or study["training"]["loss"]
+        spec = segmentation_spec(study["models"][model], len(BAND_NAMES), scale=scale, input_size=size)
+        work = []
+        if n:
+            def epochs(n_train):
+                if not study["steps"]:
+                    return training["epochs"]
+                return max(1, math.ceil(study["steps"] * study["training"]["batch_size"] / n_train))
+
+            every = n["train"] + n["val"] + n["test"]
+            work.append(Work(len(names), epochs(n["train"]), n["train"], n["val"], every, "round 0"))
+            members = [name for name in names if name in study["ensemble"]]
+            if members and study["rounds"]:
+                work.append(Work(len(members) * study["rounds"], epochs(n["train"] + pseudo), n["train"] + pseudo,
+                                 n["val"], every, f"rounds 1-{study['rounds']}"))
+        out.append(Setup(f"refine/{model}/x{scale:g}", "refine",
+                         f"{study['models'][model]['arch']} {study['models'][model]['encoder']} x{scale:g}",
+                         lambda spec=spec: build_model(spec), len(BAND_NAMES), size, training,
+                         build_loss(loss, **study["loss_params"].get(loss, {})), "mask",
+                         lambda: build_l4s_augmentation(study["augment"]), work=work))
+    return out
+
+
+# ---- data-set sizes for the projection ----
+
+# The real data sets' sizes (samples per split), for configs that download them (docs/sources.md).
+REAL_SIZES = {
+    # Prapas et al.: 309 positive Hokkaido chips, split 216 / 61 / 32; tested on 61 Talakmau chips.
+    "transfer": {"train": 216, "val": 61, "test": 61},
+    # Assumed: balanced Hokkaido chips, about 400 in the training partition (docs/deviations.md), val and
+    # test in the 0.7/0.2/0.1 proportion; Kaikoura taken alike.
+    "pretrain/hokkaido": {"train": 400, "val": 114, "test": 57},
+    "pretrain/kaikoura": {"train": 400, "val": 114, "test": 57},
+    # Stage 2: `all` training chips, every chip of the val partition (assumed as many as stage 1's), the
+    # fixed test set of 32 + 24 chips.
+    "pretrain/stage2": {"all": 400, "val": 114, "test": 56},
+    # Landslide4Sense: 3799 / 245 / 800 patches (Zhao et al., Section 3).
+    "refine": {"train": 3799, "val": 245, "test": 800},
+}
+
+
+def data_sizes(config: dict, workdir: str | Path = ".", overrides: dict | None = None) -> dict[str, dict]:
+    """Samples per split for each sized unit of the grid: the chip stores and Landslide4Sense folders
+    under `workdir` when they exist, else `REAL_SIZES` for downloaded data, the synthetic config or the scene
+    geometry; `overrides` (from --sizes) last."""
+    workdir = Path(workdir)
+    sizes: dict[str, dict] = {}
+    studies = config.get("studies", [])
+    regions = config.get("sar", {}).get("regions", {})
+
+    def store(region):
+        path = workdir / "resources" / "chips" / f"{region}.zarr"
+        if not path.exists():
+            return None
+        import xarray as xr
+
+        return xr.open_zarr(path)
+
+    if "transfer" in studies:
+        study = config["transfer"]
+        train, test = store(study["train_region"]), store(study["test_region"])
+        if train is not None and test is not None:
+            split = train["split_positive"].values.astype(str)
+            sizes["transfer"] = {"train": int((split == "train").sum()), "val": int((split == "val").sum()),
+                                 "test": int(test["has_landslide"].values.astype(bool).sum())}
+        elif regions.get(study["train_region"], {}).get("source") == "zenodo":
+            sizes["transfer"] = dict(REAL_SIZES["transfer"])
+    if "pretrain" in studies:
+        study = config["pretrain"]
+        for region in [arm for arm in study["pretraining"] if arm != "none"] + [study["stage2_region"]]:
+            chips = store(region)
+            if chips is not None:
+                from landslides.sar.selection import class_indices
+
+                counts = {split: [len(index) for index in class_indices(chips, split)]
+                          for split in ("train", "val", "test")}
+                sizes[f"pretrain/{region}"] = {split: 2 * min(pos, neg) for split, (pos, neg) in counts.items()}
+                if region == study["stage2_region"]:
+                    test = study["test_chips"]
+                    sizes["pretrain/stage2"] = {
+                        "all": sum(counts["train"]), "val": sum(counts["val"]),
+                        "test": min(counts["test"][0], test["landslide"] or counts["test"][0])
+                        + min(counts["test"][1], test["landslide_free"] or counts["test"][1])}
+            elif regions.get(region, {}).get("source") == "zenodo":
+                sizes[f"pretrain/{region}"] = dict(REAL_SIZES.get(f"pretrain/{region}", REAL_SIZES["pretrain/hokkaido"]))
+                if region == study["stage2_region"]:
+                    sizes["pretrain/stage2"] = dict(REAL_SIZES["pretrain/stage2"])
+    if "refine" in studies:
+        study = config["refine"]
+        root = workdir / "resources" / "l4s" / study["source"] if study["source"] in ("synthetic", "zenodo") \
+            else Path(study["source"])
+        counted = {split: len(list((root / folder / "img").glob("*.h5"))) for split, folder in
+                   (("train", "TrainData"), ("val", "ValidData"), ("test", "TestData"))}
+        if all(counted.values()):
+            sizes["refine"] = counted
+        elif study["source"] == "synthetic":
+            synthetic = study["synthetic"]
+            sizes["refine"] = {"train": synthetic["n_train"], "val": synthetic["n_val"], "test": synthetic["n_test"]}
+        else:
+            sizes["refine"] = dict(REAL_SIZES["refine"])
+    if "ridgei" in studies:
+        sizes.update(_ridgei_sizes(config["ridgei"]))
+    for key, value in (overrides or {}).items():
+        sizes[key] = {**sizes.get(key, {}), **value}
+    return sizes
+
+
+def _ridgei_sizes(study: dict) -> dict[str, dict]:
+    """Patches of a scene cut in two halves, the train half less its validation strip (synthetic scene or a
+    GeoTIFF's size; tile folders need --sizes). Anomaly counts every patch (it keeps the landslide-free ones:
+    an upper bound)."""
+    scene = study["scene"]
+    if scene["source"] == "synthetic":
+        height, width = scene["height"], scene["width"]
+    elif scene["source"] == "geotiff" and Path(scene["image"]).exists():
+        import rasterio
+
+        with rasterio.open(scene["image"]) as raster:
+            height, width = raster.height, raster.width
+    else:
+        return {}
+    if scene.get("split_axis", "x") == "y":
+        height, width = width, height
+    half = width // 2
+    val_fraction = scene.get("val_fraction", 0.1)
+    train_w, val_w = int(half * (1 - val_fraction)), int(half * val_fraction)
+
+    def count(h, w, patch, stride=None):
+        stride = stride or patch
+        return 0 if min(h, w) < patch else ((h - patch) // stride + 1) * ((w - patch) // stride + 1)
+
+    out = {}
+    for method in ("classifier", "deeplab", "anomaly"):
+        cfg = study[method]
+        patch, stride = cfg["patch_size"], cfg.get("train_stride")
+        train, val = count(height, train_w, patch, stride), count(height, val_w, patch)
+        test = math.ceil(height / patch) * math.ceil(half / patch)  # windows covering the test half
+        predict = test + (count(height, train_w, patch) + val if method == "classifier" else 0)
+        out[f"ridgei/{method}"] = {"train": train, "val": val, "predict": predict}
+    return out
+
+
+def parse_sizes(items: list[str]) -> dict[str, dict]:
+    """--sizes KEY=train/val[/test] (test: predict for ridgei), e.g. transfer=216/61/61, refine=3799/245/800,
+    pretrain/stage2=all/val/test."""
+    out = {}
+    for item in items:
+        key, _, values = item.partition("=")
+        numbers = [int(v) for v in values.split("/")]
+        names = ("all", "val", "test") if key == "pretrain/stage2" else \
+            ("train", "val", "predict") if key.startswith("ridgei/") else ("train", "val", "test")
+        out[key] = dict(zip(names, numbers, strict=False))
+    return out
+
+
+# ---- one setup measured, the grid projected ----
+
+@dataclass
+class Result:
+    setup: Setup
+    bare: list[float]
+    full: list[float]
+    eval_rate: float
+    flops: int  # per training step (forward + backward) at the setup's batch size
+    checkpoint_s: float
+    model_gb: float  # peak memory of the model's training step (weights, gradients, optimizer, activations)
+    memory_measured: bool
+
+    @property
+    def batch(self) -> int:
+        return self.setup.training["batch_size"]
+
+    def tflops(self, rate: float) -> float:
+        return self.flops / self.batch * rate / 1e12
+
+    def peak_gb(self, samples_on_device: int) -> float:
+        return self.model_gb + samples_on_device * self.setup.data_bytes_per_sample / 1e9 + CONTEXT_GB
+
+
+def gpu_share(peak_gb: float, gpu_gb: float = REFERENCE_GPU_GB) -> int:
+    """Percent of a GPU of `gpu_gb` that a job of `peak_gb` needs, rounded up to a multiple of 5."""
+    return int(min(100, max(5, 5 * math.ceil(peak_gb / gpu_gb * 100 / 5))))
+
+
+def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int, compile_mode=False) -> Result:
+    cfg = dict(setup.training, epochs=repeats + 1)
+    batch = cfg["batch_size"]
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
     torch.manual_seed(0)
-    model = build_from_config(study["model"], len(channels)).to(device)
+    model = setup.build().to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    augment = None
-    if args.augment:
-        augment = build_sar_augmentation(study["augment"], size, channels, [1.0] * len(channels)).to(device)
-    bare, full = measure(model, data, cfg, device, augment, args.repeats)
-    print(f"device={device} threads={torch.get_num_threads()} model={study['model']['arch']}/"
-          f"{study['model']['encoder']} batch={batch} channels={len(channels)} augment={args.augment} "
-          f"batches/epoch={args.batches} repeats={args.repeats}")
-    for name, rates in (("bare model forward+backward", bare), ("full training loop", full)):
-        print(f"{name:28s} median {np.median(rates):8.2f} samples/s  (min {min(rates):.2f}, max {max(rates):.2f})")
-    print(f"ratio full/bare (medians):   {np.median(full) / np.median(bare):8.3f}")
+    data = synthetic_split(batch * batches, setup.channels, setup.size, target=setup.target)
+    augment = setup.augment()
+    augment = augment.to(device) if augment is not None else None
+    flops = step_flops(model, Split(data.images[:batch], data.target[:batch]), device)
+    trained = compile_for_training(model, compile_mode, device)
+    bare, full = measure(trained, data, cfg, device, augment, repeats, loss_fn=setup.loss_fn)
+    if device.type == "cuda":
+        _sync(device)
+        # The benchmark's own data tensors are not the job's (its data set is added per setup).
+        own = data.images.nbytes + data.target.nbytes + data.images[:batch].nbytes
+        model_gb = (torch.cuda.max_memory_allocated() - before - own) / 1e9
+        measured = True
+    else:
+        params = sum(p.numel() for p in model.parameters())
+        state = 16 if cfg["optimizer"] in ("adam", "adamw") else 12  # fp32 weight, gradient, optimizer state
+        activations = activation_bytes_per_sample(model, setup.channels, setup.size) * batch / 2
+        model_gb, measured = (params * state + activations) / 1e9, False
+    optimizer = build_optimizer(model, cfg)
+    seconds = checkpoint_seconds(model, optimizer)
+    evaluated = synthetic_split(cfg["eval_batch_size"] * 2, setup.channels, setup.size, seed=1).images
+    rate = eval_rate(model, evaluated, cfg["eval_batch_size"], device, setup.output, repeats)
+    return Result(setup, bare, full, rate, flops, seconds, max(model_gb, 0.0), measured)
+
+
+def projection(result: Result, job_overhead: float) -> list[dict]:
+    """Seconds per Work item of the setup on one GPU, jobs in sequence."""
+    rows = []
+    batch, step_s = result.batch, result.batch / float(np.median(result.full))
+    for work in result.setup.work:
+        steps = work.epochs * max(1, math.ceil(work.train / batch))
+        train_s = steps * step_s
+        eval_s = (work.epochs * work.val + work.predict) / result.eval_rate
+        checkpoint_s = work.epochs * result.checkpoint_s
+        per_job = train_s + eval_s + checkpoint_s + job_overhead
+        rows.append({"setup": result.setup.name, "note": work.note, "jobs": work.jobs, "epochs": work.epochs,
+                     "steps": steps, "train_s": train_s * work.jobs, "eval_s": eval_s * work.jobs,
+                     "checkpoint_s": checkpoint_s * work.jobs, "fixed_s": job_overhead * work.jobs,
+                     "total_s": per_job * work.jobs})
+    return rows
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--config", default="config/config.yaml")
+    parser.add_argument("--only", nargs="*", default=[], help="setup names or patterns, e.g. 'refine/*'")
+    parser.add_argument("--study", nargs="*", default=[], help="only these studies")
+    parser.add_argument("--list", action="store_true", help="list the setups (and the grid's work) and stop")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the setup's)")
+    parser.add_argument("--batches", type=int, default=6, help="batches per timed epoch")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved bare/full measurements")
+    parser.add_argument("--compile", default="false", choices=["false", "true", "default", "reduce-overhead",
+                                                                 "max-autotune-no-cudagraphs"],
+                        help="torch.compile the trained module, as training.compile does")
+    parser.add_argument("--tiny", action="store_true", help=f"{TINY_SIZE} px inputs and batch {TINY_BATCH}: "
+                        "checks the harness, measures nothing real")
+    parser.add_argument("--project", action="store_true", help="project the grid's wall time on one GPU")
+    parser.add_argument("--workdir", default=None, help="where the workflow's resources/ are (default: the "
+                        "config's output_dir, else .)")
+    parser.add_argument("--sizes", nargs="*", default=[], help="KEY=train/val/test data-set sizes, e.g. "
+                        "transfer=216/61/61 refine=3799/245/800 pretrain/stage2=400/114/56 ridgei/deeplab=T/V/P")
+    parser.add_argument("--job-overhead", type=float, default=10.0,
+                        help="seconds of start-up and output writing per job (docs/benchmarks.md)")
+    parser.add_argument("--gpu-gb", type=float, default=None,
+                        help=f"GPU memory for gpu_share (default: the device's, else {REFERENCE_GPU_GB:g})")
+    args = parser.parse_args(argv)
+
+    from landslides.config import load_config
+
+    config = load_config(args.config)
+    workdir = args.workdir or config.get("output_dir") or "."
+    sizes = data_sizes(config, workdir, parse_sizes(args.sizes))
+    chosen = [s for s in setups(config, sizes, tiny=args.tiny)
+              if (not args.study or s.study in args.study)
+              and (not args.only or any(fnmatch.fnmatch(s.name, pattern) for pattern in args.only))]
+    if args.list:
+        for s in chosen:
+            work = "; ".join(f"{w.jobs} jobs x {w.epochs} epochs x {w.train} samples" + (f" ({w.note})" if w.note else "")
+                             for w in s.work) or "sizes unknown (--sizes)"
+            print(f"{s.name:32s} {s.model:40s} {s.channels:2d} ch {s.size:4d} px batch {s.training['batch_size']:3d}: "
+                  f"{work}")
+        return
+    device = select_device(args.device)
+    compile_mode = {"false": False, "true": True}.get(args.compile, args.compile)
+    gpu_gb = args.gpu_gb or (torch.cuda.get_device_properties(0).total_memory / 2**30 if device.type == "cuda"
+                             else REFERENCE_GPU_GB)
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads max)"
+    print(f"# {time.strftime('%Y-%m-%d')} torch {torch.__version__} device {name} config {args.config} "
+          f"compile={args.compile} batches/epoch={args.batches} repeats={args.repeats}"
+          + (f" TINY ({TINY_SIZE} px, batch <= {TINY_BATCH})" if args.tiny else ""))
+    print("| setup | model | input | batch | bare samples/s | loop samples/s | loop/bare | eval samples/s | "
+          "GFLOP/step | TFLOP/s bare | TFLOP/s loop | peak GB | gpu_share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    results = []
+    for setup in chosen:
+        configure_torch(args.threads or setup.training["threads"], device)
+        result = run_setup(setup, device, batches=args.batches, repeats=args.repeats, compile_mode=compile_mode)
+        results.append(result)
+        bare, full = float(np.median(result.bare)), float(np.median(result.full))
+        samples = max((w.train + w.val for w in setup.work), default=0)
+        peak = result.peak_gb(samples)
+        print(f"| {setup.name} | {setup.model} | {setup.channels}x{setup.size}x{setup.size} | {result.batch} | "
+              f"{bare:.2f} ({min(result.bare):.2f}-{max(result.bare):.2f}) | "
+              f"{full:.2f} ({min(result.full):.2f}-{max(result.full):.2f}) | {full / bare:.3f} | "
+              f"{result.eval_rate:.1f} | {result.flops / 1e9:.1f} | {result.tflops(bare):.3f} | "
+              f"{result.tflops(full):.3f} | {peak:.1f}{'' if result.memory_measured else ' est'} | "
+              f"{gpu_share(peak, gpu_gb)} |", flush=True)
+    if args.project:
+        print(f"\n# projected wall time, one {'GPU' if device.type == 'cuda' else 'CPU process'}, jobs in "
+              f"sequence, {args.job_overhead:g} s fixed cost per job"
+              + (" (TINY rates: not a projection of the real setups)" if args.tiny else ""))
+        print("| setup | work | jobs | epochs/job | steps/job | train | eval | checkpoints | fixed | total |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        total, missing = 0.0, []
+        for result in results:
+            if not result.setup.work:
+                missing.append(result.setup.name)
+            for row in projection(result, args.job_overhead):
+                total += row["total_s"]
+                print(f"| {row['setup']} | {row['note']} | {row['jobs']} | {row['epochs']} | {row['steps']} | "
+                      f"{_hours(row['train_s'])} | {_hours(row['eval_s'])} | {_hours(row['checkpoint_s'])} | "
+                      f"{_hours(row['fixed_s'])} | {_hours(row['total_s'])} |")
+        print(f"| **all** | | | | | | | | | **{_hours(total)}** ({total / 3600:.2f} h) |")
+        if missing:
+            print(f"not projected (data-set sizes unknown, give --sizes): {', '.join(missing)}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ ARM_COLORS = {
     "SAR": "#1b9e77", "SAR & DEM": "#d95f02", "SAR (AUG)": "#7570b3", "SAR & DEM (AUG)": "#e7298a",
     "no-skill": "#999999", "none": "#666666", "hokkaido": "#1b9e77", "kaikoura": "#d95f02",
 }
+# Probability maps: magma, grey where there are no data (outside the extraction mask), so that a white scale bar
+# reads there too.
+PROBABILITY_CMAP = matplotlib.colormaps["magma"].with_extremes(bad="#c8c8c8")
 # White strokes with a black rim: readable on dark and on bright images alike.
 OUTLINED = [path_effects.withStroke(linewidth=2.2, foreground="black")]
 
@@ -31,11 +34,15 @@ def add_footer(fig, text: str, fontsize: float = 7) -> None:
     mean. bbox_inches='tight' in save_figure keeps it inside the saved image."""
     if not text:
         return
-    width_in = fig.get_size_inches()[0]
-    chars = max(40, int(width_in * 72 / (fontsize * 0.55)))
+    width_in, height_in = fig.get_size_inches()
+    # Under everything drawn so far (tick labels and axis labels reach below the figure's lower edge).
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())
+    left = max(drawn.x0 / width_in, 0.0)
+    chars = max(40, int((drawn.x1 - drawn.x0) * 72 / (fontsize * 0.55)))
     wrapped = "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
-    fig.text(0.01, 0.0, wrapped, ha="left", va="top", fontsize=fontsize, color="#333333",
-             transform=fig.transFigure)
+    fig.text(left, drawn.y0 / height_in - 0.02 / height_in * 4, wrapped, ha="left", va="top", fontsize=fontsize,
+             color="#333333", transform=fig.transFigure)
 
 
 def save_figure(fig, png_path: str | Path, pdf_path: str | Path | None = None) -> None:
@@ -48,7 +55,7 @@ def save_figure(fig, png_path: str | Path, pdf_path: str | Path | None = None) -
 def chip_panel(ax, prob: np.ndarray, label: np.ndarray, valid: np.ndarray, title: str, pixel_m: float | None):
     """A probability map with the ground-truth outline over it; north up (row 0 is the northern edge)."""
     shown = np.where(valid, prob.astype(np.float32), np.nan)
-    im = ax.imshow(shown, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+    im = ax.imshow(shown, cmap=PROBABILITY_CMAP, vmin=0, vmax=1, interpolation="nearest")
     if label.any():
         ax.contour(label.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
     ax.set_title(title, fontsize=8)

@@ -66,12 +66,14 @@ def printed_tidy(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     values = []
     for _, row in frame.iterrows():
         integer = row["metric"] in counts
+        # No spread to show: one seed, or the same value in every seed (a property of the data, a count).
+        n = 1 if is_missing(row["std"]) or row["std"] == 0 else int(row["n_seeds"])
         if integer:
             text = format_number(row["mean"], integer=True, na="undefined")
-            if not one_seed and not is_missing(row["std"]) and row["n_seeds"] > 1:
+            if n > 1:
                 text += f" ± {row['std']:.1f}"
         else:
-            text = format_mean_std(row["mean"], row["std"], digits, na="undefined", n=int(row["n_seeds"]))
+            text = format_mean_std(row["mean"], row["std"], digits, na="undefined", n=n)
         values.append(text)
     out["value" if one_seed else "mean ± std"] = values
     if not one_seed:
@@ -93,7 +95,8 @@ def tidy_note(frame: pd.DataFrame, source: str = "") -> str:
 
 def write_latex(frame: pd.DataFrame, path: str | Path, caption: str) -> None:
     """A booktabs table of already printed (string) cells, ready to \\input into a paper."""
-    styler = frame.astype(str).style.hide(axis="index")
+    styler = frame.astype(str).style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    caption = caption.replace("\\", "").replace("%", "\\%").replace("&", "\\&").replace("_", "\\_").replace("#", "\\#")
     Path(path).write_text(styler.to_latex(hrules=True, caption=caption, position_float="centering"))
 
 
@@ -136,7 +139,7 @@ def overview(comparisons: list[pd.DataFrame]) -> pd.DataFrame:
 def _unit(metric: str) -> str:
     if str(metric).endswith("(%)") or metric in ("accuracy",):
         return "%"
-    if "count" in str(metric):
+    if "count" in str(metric) or str(metric).startswith("median_signed"):
         return "px"
     return "fraction"
 
@@ -407,10 +410,12 @@ def sanity_checks(metrics_files: list[str | Path], config: dict) -> pd.DataFrame
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 
-def run_flags(metrics_files: list[str | Path], config: dict | None = None) -> dict[str, str]:
-    """Run folder -> '; '-joined problems, for the flag column of a study's own table."""
+def run_flags(metrics_files: list[str | Path], config: dict | None = None, detail: bool = False) -> dict[str, str]:
+    """Run folder -> its problems ('; '-joined, the short check names unless `detail`), for the flag column or
+    footer of a study's own table."""
     checks = sanity_checks(metrics_files, config or {})
-    return {run: "; ".join(group["detail"]) for run, group in checks.groupby("run", sort=False)}
+    column = "detail" if detail else "check"
+    return {run: "; ".join(dict.fromkeys(group[column])) for run, group in checks.groupby("run", sort=False)}
 
 
 # ---- HTML pages of the report ----
@@ -444,9 +449,11 @@ def markdown_to_html(text: str) -> str:
     paragraph: list[str] = []
 
     def flush():
-        if paragraph:
-            out.append(f"<p>{_inline(' '.join(paragraph))}</p>")
-            paragraph.clear()
+        # Each line of a note is a paragraph of its own (the writers put one statement per line); warnings stand out.
+        for line in paragraph:
+            warn = " class=warn" if line.startswith("WARNING") else ""
+            out.append(f"<p{warn}>{_inline(line)}</p>")
+        paragraph.clear()
 
     while i < len(lines):
         line = lines[i]
@@ -539,7 +546,7 @@ def _config_lines(config: dict) -> list[str]:
     for study in studies:
         block = config.get(study) or {}
         seeds = block.get("seeds")
-        seeds_text = f"seeds {seeds}" if seeds is not None else "one seed"
+        seeds_text = f"seeds {seeds}" if seeds is not None else f"one training seed ({block.get('seed', 0)})"
         lines.append(f"- ``{study}``: {seeds_text}")
     return lines
 
@@ -585,7 +592,8 @@ def introduction_rst(provenance: dict, overview_frame: pd.DataFrame, checks: pd.
     else:
         out += [f"**{checks['run'].nunique()} run(s) flagged**; their numbers do not measure what the method can "
                 "do (details under *4 Sanity checks*):", ""]
-        out += [_rst_table(checks[["run", "detail"]]), ""]
+        grouped = checks.groupby("run", sort=False)["check"].agg(lambda c: "; ".join(dict.fromkeys(c)))
+        out += [_rst_table(grouped.reset_index().rename(columns={"check": "problems"})), ""]
     out += ["Published vs reproduced", "-----------------------", ""]
     if overview_frame.empty:
         out += ["No study of this run has published numbers to compare.", ""]

@@ -190,6 +190,23 @@ def load_checkpoint(path: Path, key: str) -> dict | None:
     return state if fingerprint_of_state == key else None
 
 
+def compile_for_training(model: nn.Module, option: bool | str, device: torch.device) -> nn.Module:
+    """The module that runs fit's training forward: `model` itself (option false) or torch.compile of it,
+    sharing its parameters and buffers.
+
+    true: mode "reduce-overhead" on CUDA, i.e. CUDA graphs. The loop's shapes are static (fixed batch size and
+    chip size; only an epoch's smaller last batch compiles and records once more), the bottleneck measured on
+    an H100 was launch and host overhead, and BatchNorm's running statistics are parameter-like inputs that
+    CUDA graph trees allow to be updated in place. "max-autotune-no-cudagraphs" autotunes every convolution
+    and matmul shape, minutes per job, longer than a whole transfer run trains. On the CPU (no CUDA graphs)
+    true means inductor's default mode. A mode name asks for that mode.
+    """
+    if option is False or option is None:
+        return model
+    mode = option if isinstance(option, str) else ("reduce-overhead" if device.type == "cuda" else "default")
+    return torch.compile(model, mode=mode, dynamic=False)
+
+
 @dataclass
 class FitResult:
     best_epoch: int
@@ -217,7 +234,7 @@ def fit(
     """Train `model` in place; on return it holds the weights of the best validation epoch.
 
     cfg: the `training` section (epochs, batch_size, eval_batch_size, optimizer, lr, weight_decay,
-    scheduler, grad_clip, selection_metric, selection, early_stopping). selection "best" keeps the
+    scheduler, grad_clip, selection_metric, selection, early_stopping, compile). selection "best" keeps the
     epoch with the best validation score, "last" the last epoch (the score is still recorded);
     early_stopping N ends training after N epochs without a better score (None: never).
     run_id: everything else that defines the run (for the resume fingerprint).
@@ -234,6 +251,9 @@ def fit(
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
+    # Only the training forward runs compiled; evaluation, state_dict, checkpoints and model.pt use `model`
+    # itself, so saved keys never carry torch.compile's `_orig_mod.` prefix.
+    train_model = compile_for_training(model, cfg.get("compile", False), device)
     optimizer = build_optimizer(model, cfg)
     scheduler = build_scheduler(optimizer, cfg)
     augment = augment.to(device) if augment is not None else None
@@ -259,7 +279,7 @@ def fit(
             print(f"early stopping before epoch {epoch + 1}: no better validation "
                   f"{cfg['selection_metric']} since epoch {best['epoch'] + 1}", file=sys.stderr)
             break
-        row = train_one_epoch(model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
+        row = train_one_epoch(train_model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
         if evaluate_fn is None:
             val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device)
         else:
@@ -300,8 +320,9 @@ def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, d
     # the GPU's queued work every step.
     order = order.to(device)
     batches = [order[i : i + cfg["batch_size"]] for i in range(0, len(order), cfg["batch_size"])]
-    if len(batches) > 1 and len(batches[-1]) == 1:
-        batches[-2] = torch.cat([batches[-2], batches.pop()])  # BatchNorm cannot train on one sample
+    if len(batches) > 1 and len(batches[-1]) == 1:  # BatchNorm cannot train on one sample
+        last = batches.pop()  # popped first: the join below must then target the new last batch
+        batches[-1] = torch.cat([batches[-1], last])
     model.train()
     # The loss sum stays on the device: reading it (.item()) waits for the GPU. On the CPU, where reading
     # costs nothing, the progress bar shows it every few batches; on CUDA only the epoch's end reads it.

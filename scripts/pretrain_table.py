@@ -22,11 +22,12 @@ def main(snakemake):
     write_markdown(printed, out.md,
                    title="Pretrain (Boehm et al.): stage-2 test metrics per pretraining and training size",
                    note=pretrain.table_note(study, stage1, source))
-    pretrain.plot_metrics(tidy, out.metrics, out.metrics_pdf, source)
+    flagged = tuple(stage1.loc[stage1["check"] != "ok", "pretraining region"]) if len(stage1) else ()
+    pretrain.plot_metrics(tidy, out.metrics, out.metrics_pdf, source, flagged)
     runs = [json.loads(Path(p).read_text()) for p in snakemake.input.metrics]
     pixel_m = pretrain.store_pixel_size(open_chip_store(snakemake.input.store))
     pretrain.plot_maps(snakemake.input.predictions, runs, study["figure_chips"], pixel_m, out.maps,
-                       out.maps_pdf, source)
+                       out.maps_pdf, source, flagged)
     print(printed.to_string())
     print(stage1.to_string())
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from landslides import train
 from landslides.augment import build_sar_augmentation
 from landslides.config import load_schema, validate_config
 from landslides.losses import build_loss
@@ -209,3 +210,20 @@ def test_plateau_on_training_loss_keeps_pytorch_defaults(tmp_path):
     within a short run the learning rate never changes."""
     _, result = run(tmp_path, cfg=dict(TRAINING, scheduler="plateau_train_loss"))
     assert {row["lr"] for row in result.history} == {TRAINING["lr"]}
+
+
+@pytest.mark.parametrize("n", [5, 9, 13])
+def test_every_sample_is_seen_once_per_epoch_when_one_is_left_over(n, monkeypatch):
+    """n = k * batch + 1: the single left-over sample joins the last batch; no batch is lost or doubled."""
+    seen = []
+
+    def loss_fn(logits, target):
+        seen.append(target.shape[0])
+        return logits.float().mean()
+
+    torch.manual_seed(0)
+    model = tiny_model()
+    data = tiny_data(n)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    train.train_one_epoch(model, data, TRAINING, 0, 0, loss_fn, optimizer, torch.device("cpu"), None)
+    assert sum(seen) == n and min(seen) > 1 and len(seen) == (n - 1) // TRAINING["batch_size"]

@@ -1,14 +1,16 @@
-"""Synthetic Landslide4Sense-like data in the benchmark's own layout, for tests and dry runs.
+"""Synthetic Landslide4Sense data in the benchmark's own layout: the twin of the benchmark (docs/twin.md).
 
-Nothing here is a substitute for the real benchmark: the numbers only make the pipeline exercise the
-same shapes, value scale and kinds of structure (landslides are bare soil/rock on steep slopes among
-vegetation; train and val/test differ in gain and land cover, as the real splits do).
+Nothing here is a substitute for the real benchmark, but at 3799 / 245 / 800 patches it has the
+benchmark's size, its class ratio (about 2 % landslide pixels) and the per-band statistics of the real
+sample patches, with landslides as bare soil/rock on steep slopes among vegetation, and train and val/test
+differing in gain and land cover as the real splits do.
 
 Value scale: the real patches are released divided by a per-band constant. All spectral constants below
 were measured on the 14 real sample patches listed in docs/sources.md (4 of them are in
 data/landslide4sense-samples; all pixels pooled; see docs/normalization.md): SAMPLE_MEAN/SAMPLE_STD per
 band, and three endmember spectra (mean of the pixels with the highest / lowest 20 % / 5 % of
-z(B8) - z(B4), and of pixels dark in both B8 and B11), so synthetic spectra sit on the released scale.
+z(B8) - z(B4), and of pixels dark in both B8 and B11), so synthetic spectra sit on the released scale;
+the samples' mean spectrum is a mixture of those endmembers (COMPOSITION), which patches draw around.
 """
 
 import os
@@ -44,6 +46,8 @@ DARK = np.array([0.833, 0.774, 0.664, 0.608, 0.557, 0.459, 0.423, 0.394, 0.973, 
 # B10 (cirrus, index 9) is not a surface property: it is drawn per patch (heavy tailed, as in the samples,
 # where it has mean 4.06 and std 6.28 with outliers near 50), so the endmembers leave it at 0.
 B10 = 9
+B9 = 8
+RED_EDGE_NIR = slice(4, 9)  # B5, B6, B7, B8, B9
 OPTICAL = slice(0, 12)
 SLOPE, DEM = 12, 13
 
@@ -170,8 +174,13 @@ def _patch(rng: np.random.Generator, params: dict, size: int) -> tuple[np.ndarra
     bare = bare * (1 - ls) + (1.0 - remnant) * ls
 
     cover = np.stack([veg, mixed, bare, dark], axis=-1)  # (H, W, 4)
-    spectra = np.stack([VEGETATION, MIXED, BARE, DARK])  # (4, 12)
+    # Vegetation vigour (leaf area, season) moves the red-edge and NIR plateau of the canopy from scene to
+    # scene; the water-vapour band B9 follows each scene's humidity.
+    vigour = VEGETATION.copy()
+    vigour[RED_EDGE_NIR] *= rng.lognormal(0.0, 0.15)
+    spectra = np.stack([vigour, MIXED, BARE, DARK])  # (4, 12)
     optical = cover @ spectra
+    optical[..., B9] *= rng.lognormal(-0.045, 0.3)
     # Shared per-pixel brightness (band correlated, as in real imagery) plus small independent noise.
     brightness = 1.0 + 0.08 * rng.standard_normal((size, size, 1))
     optical = optical * brightness + 0.04 * SAMPLE_STD[OPTICAL] * rng.standard_normal((size, size, 12))

@@ -163,14 +163,14 @@ def place_landslides(rng: np.random.Generator, slope_deg: np.ndarray, aspect_deg
     `slope50_deg`) and zero on water. Each landslide is an ellipse whose long axis runs downslope (along the
     aspect at its source) and whose centre lies a third of a length below the source, the way a scar runs
     from its head scarp.
-    Lengths are log-normal, widths a third to a half of the length. `intensity` (shaking) scales the
+    Lengths are log-normal, widths a third to a half of the length. `intensity` (e.g. `failure_excess`) scales the
     source probability.
     """
     h, w = slope_deg.shape
     # A landslide fails a hillslope, not a pixel: judge steepness averaged over about its own footprint.
     hillslope = gaussian_filter(slope_deg, sigma=median_length_m / spacing / 4.0, mode="nearest")
     weight = 1.0 / (1.0 + np.exp(-(hillslope - slope50_deg) / 3.0))
-    if intensity is not None:  # where the ground shook harder, more hillslopes failed
+    if intensity is not None:  # where the trigger exceeded the threshold more, more hillslopes failed
         weight = weight * intensity
     weight = np.where((cover != WATER) & usable, weight, 0.0).ravel()
     weight /= weight.sum()

@@ -137,17 +137,20 @@ def simulate_layers(
     crowns = fractal_noise(shape, rng, beta=2.5, max_wavelength_px=12.0 / resolution_m)
     crown_shade = hillshade(1.2 * crowns, resolution_m, **sun)
     canopy_shade = terrain_shade * (0.45 + 0.7 * crown_shade)
+    del terrain_shade, roughness, crowns, crown_shade  # a paper-size scene holds 0.27 GB per layer
 
     image = _forest(shape, rng, resolution_m, canopy_shade)
+    del canopy_shade
     _paint_fields(image, rng, resolution_m, ground_shade)
     _paint_roads(image, rng, resolution_m, ground_shade)
     _paint_rivers(image, rng, resolution_m, ground_shade, river_distances, river_widths)
+    del river_distances
 
     target_fraction = rng.uniform(0.02, 0.05)
     label, scar_alpha, tail_alpha = _landslide_masks(rng, elevation, slope, resolution_m, target_fraction)
     _paint_landslides(image, rng, resolution_m, ground_shade, scar_alpha, tail_alpha)
 
-    image += rng.normal(0.0, 1.5, image.shape).astype(np.float32)  # sensor noise
+    image += np.float32(1.5) * rng.standard_normal(image.shape, dtype=np.float32)  # sensor noise
     image_u8 = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     return SceneLayers(image=image_u8, label=label, elevation_m=elevation, slope_deg=slope)
 

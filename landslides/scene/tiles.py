@@ -181,7 +181,8 @@ def split_tile_folder(tiles: list[Tile], strategy: str = DEFAULT_STRATEGY, *, fo
         draw = partial(_spatial_draw, axis=axis, gap=gap)
     else:
         draw = partial(_stratified_draw if strategy == "stratified" else _random_draw, rng=rng)
-    rest, test, dropped = draw(ordered, test_fraction)
+    # Stratified: the rest keeps two tiles of each kind (where there are three) for train and val.
+    rest, test, dropped = draw(ordered, test_fraction, **({"keep": 2} if strategy == "stratified" else {}))
     train, val, dropped_val = draw(rest, val_fraction)
     result = TileSplit(*(_by_name(group) for group in (train, val, test)), strategy=strategy,
                        dropped=_by_name(dropped + dropped_val))
@@ -210,9 +211,11 @@ def _random_draw(tiles: list[Tile], share: float, rng) -> tuple[list[Tile], list
 STRATIFIED_CANDIDATES = 64  # seeded random deals tried besides the largest-first one; the best is kept
 
 
-def _stratified_draw(tiles: list[Tile], share: float, rng) -> tuple[list[Tile], list[Tile], list[Tile]]:
-    """(rest, drawn, dropped): landslide pixels and all pixels shared about `share` / 1 - share, each
-    side with at least one tile of each kind where there are two or more of it.
+def _stratified_draw(tiles: list[Tile], share: float, rng, keep: int = 1
+                     ) -> tuple[list[Tile], list[Tile], list[Tile]]:
+    """(rest, drawn, dropped): landslide pixels and all pixels shared about `share` / 1 - share; of each
+    kind of tile (with landslides, landslide-free) the drawn side gets at least one and the rest at least
+    `keep` where there are enough (keep=2 when the rest is split again, into train and val).
 
     Deals are tried in the largest-first order and in STRATIFIED_CANDIDATES seeded random orders; the one
     whose two sides have the closest landslide fractions and the pixel share nearest to `share` is kept.
@@ -222,27 +225,28 @@ def _stratified_draw(tiles: list[Tile], share: float, rng) -> tuple[list[Tile], 
     octave = np.floor(np.log2(np.maximum(np.where(landslide > 0, landslide, pixels), 1)))
     largest_first = np.lexsort((rng.permutation(len(tiles)), -octave))  # random order within an octave
     orders = [largest_first] + [rng.permutation(len(tiles)) for _ in range(STRATIFIED_CANDIDATES)]
-    deals = [_deal(order, landslide, pixels, share) for order in orders]
+    deals = [_deal(order, landslide, pixels, share, keep) for order in orders]
     drawn = deals[int(np.argmin([_deal_score(d, landslide, pixels, share) for d in deals]))]
     return ([t for t, d in zip(tiles, drawn, strict=True) if not d],
             [t for t, d in zip(tiles, drawn, strict=True) if d], [])
 
 
-def _deal(order: np.ndarray, landslide: np.ndarray, pixels: np.ndarray, share: float) -> np.ndarray:
+def _deal(order: np.ndarray, landslide: np.ndarray, pixels: np.ndarray, share: float, keep: int) -> np.ndarray:
     """Which tiles are drawn (bool per tile). Landslide tiles first, then landslide-free ones, each in
     `order` to the side furthest below its share of landslide pixels (landslide tiles) or of all pixels
-    (landslide-free tiles); a side without a tile of the kind gets one when no more tiles of that kind
-    than such sides are left."""
+    (landslide-free tiles), except that once the tiles of the kind left are no more than the sides still
+    need (drawn: 1, rest: `keep`, as far as the kind has tiles), they go to those sides."""
     drawn = np.zeros(len(order), bool)
     target = {True: share, False: 1.0 - share}  # keyed by "drawn"
     sums = {"landslide": {True: 0, False: 0}, "pixels": {True: 0, False: 0}}
     for kind in ("landslide", "pixels"):
         group = [i for i in order if (landslide[i] > 0) == (kind == "landslide")]
         total = int(landslide.sum() if kind == "landslide" else pixels.sum())
+        need = {True: min(1, len(group)), False: min(keep, max(len(group) - 1, 0))}
         current, has = sums[kind], {True: 0, False: 0}
         for position, i in enumerate(group):
-            lacking = [side for side in (True, False) if not has[side]]
-            candidates = lacking if lacking and len(group) - position <= len(lacking) else [True, False]
+            short = {side: need[side] - has[side] for side in (True, False) if has[side] < need[side]}
+            candidates = list(short) if short and len(group) - position <= sum(short.values()) else [True, False]
             side = max(candidates, key=lambda s: target[s] * total - current[s])
             drawn[i] = side
             has[side] += 1
@@ -420,18 +424,21 @@ def split_problems(parts: dict[str, dict], where, strategy: str, max_ratio: floa
                             f"{totals['landslide_free_tiles']} without: add tiles, or name each tile's split "
                             "with ridgei.scene.split: file",
               "file": "edit the split file",
+              "spatial halves": "try the other ridgei.scene.split_axis or another ridgei.scene.val_fraction",
               }.get(strategy, "use ridgei.scene.split: stratified")
+    how = "the spatial halves" if strategy == "spatial halves" else f"ridgei.scene.split {strategy}"
     problems = []
     for name, part in parts.items():
-        size = f"({part['tiles']} tile(s), {part['pixels']} px)"
+        size = f"({part['tiles']} tile(s), {part['pixels']} px)" if strategy != "spatial halves" else \
+            f"({part['pixels']} px)"
         if part["landslide_pixels"] == 0:
-            problems.append(f"{where}: ridgei.scene.split {strategy} gave a {name} part without landslide "
+            problems.append(f"{where}: {how} gave a {name} part without landslide "
                             f"pixels {size}; {advice}")
         elif part["landslide_pixels"] == part["pixels"]:
-            problems.append(f"{where}: ridgei.scene.split {strategy} gave a {name} part without "
+            problems.append(f"{where}: {how} gave a {name} part without "
                             f"landslide-free pixels {size}; {advice}")
         elif need_free_tiles and part["landslide_free_tiles"] == 0:
-            problems.append(f"{where}: ridgei.scene.split {strategy} gave a {name} part without landslide-free "
+            problems.append(f"{where}: {how} gave a {name} part without landslide-free "
                             f"tiles {size}; {advice}")
     fractions = {name: part["landslide_fraction"] for name, part in parts.items()
                  if part["landslide_pixels"] > 0}
@@ -440,7 +447,7 @@ def split_problems(parts: dict[str, dict], where, strategy: str, max_ratio: floa
         if fractions[high] > max_ratio * fractions[low]:
             ratio_advice = {"stratified": "add tiles, raise ridgei.scene.max_fraction_ratio, or name each "
                                           "tile's split with ridgei.scene.split: file"}.get(strategy, advice)
-            problems.append(f"{where}: ridgei.scene.split {strategy}: landslide fraction {fractions[high]:.2%} in "
+            problems.append(f"{where}: {how}: landslide fraction {fractions[high]:.2%} in "
                             f"{high} vs {fractions[low]:.2%} in {low}, more than ridgei.scene.max_fraction_ratio "
                             f"{max_ratio:g} apart; {ratio_advice}")
     return problems

@@ -300,7 +300,7 @@ def size_order(size: str) -> float:
 
 def _digits(metric: str) -> int:
     """Count errors (pixels) to whole pixels; AUPRC and FPR to 3 decimals."""
-    return 0 if "count" in metric else 3
+    return 0 if "count" in metric or metric.startswith("median") else 3
 
 
 def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -370,9 +370,12 @@ def _axis_limits(ax, metric: str, values: np.ndarray) -> None:
         ax.set_ylim(min(low, 0) - (pad if low < 0 else 0), high + pad)
 
 
-def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
+ARM_ORDER = {"none": 0, "hokkaido": 1, "kaikoura": 2}
+
+
+def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "", flagged: tuple = ()) -> None:
     """Each metric against the training size, one line per pretraining arm; error bars ±1 std over seeds
-    where there is more than one seed."""
+    where there is more than one seed. `flagged`: arms whose stage-1 classifier the sanity pass flagged."""
     summary = summarize(tidy[tidy.split == "test"], ["pretraining", "size", "metric"])
     sizes = sorted(summary["size"].astype(str).unique(), key=size_order)
     x_of = {s: i for i, s in enumerate(sizes)}
@@ -382,17 +385,21 @@ def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> No
     fig, axes = plt.subplots(1, len(FIGURE_METRICS), figsize=(3.3 * len(FIGURE_METRICS), 3.2))
     for ax, metric in zip(axes, FIGURE_METRICS, strict=True):
         part = summary[summary.metric == metric]
-        for i, (arm, line) in enumerate(part.groupby("pretraining", sort=False)):
+        arms = sorted(part["pretraining"].unique(), key=lambda a: ARM_ORDER.get(a, 99))
+        for i, arm in enumerate(arms):
+            line = part[part.pretraining == arm]
             line = line.iloc[np.argsort([size_order(s) for s in line["size"]])]
             xs = [x_of[str(s)] + 0.06 * (i - 1) for s in line["size"]]  # small offset keeps the points apart
             yerr = np.where(line["n"] > 1, np.nan_to_num(line["std"]), np.nan) if with_spread else None
-            ax.errorbar(xs, line["mean"], yerr=yerr, marker="o", capsize=3, color=arm_color(arm, i), label=arm)
+            label = f"{arm} (stage 1 did not learn)" if arm in flagged else arm
+            ax.errorbar(xs, line["mean"], yerr=yerr, marker="o", capsize=3, color=arm_color(arm, i), label=label,
+                        linestyle=":" if arm in flagged else "-")
         if metric == "auprc":
             no_skill = summary[summary.metric == "no_skill"]["mean"]
             if len(no_skill):
                 ax.axhline(float(no_skill.mean()), color="#999999", linewidth=0.8, linestyle="--")
-                ax.text(len(sizes) - 1, float(no_skill.mean()), "no-skill", fontsize=7, color="#666666",
-                        ha="right", va="bottom")
+                ax.text(-0.35, float(no_skill.mean()) + 0.01, "no-skill", fontsize=7, color="#666666",
+                        ha="left", va="bottom")
         if "signed" in metric:
             ax.axhline(0, color="#999999", linewidth=0.8, linestyle="--")
         _axis_limits(ax, metric, part["mean"].to_numpy(float))
@@ -401,7 +408,9 @@ def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> No
                                           for s in sizes])
         ax.set_xlabel("training chips (half landslide-free)")
         ax.set_title(TABLE_METRICS[metric], fontsize=9)
-    axes[0].legend(title="pretraining", fontsize=7, title_fontsize=7, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="pretraining", fontsize=7, title_fontsize=7, loc="center left",
+               bbox_to_anchor=(1.0, 0.55), frameon=False)
     fig.suptitle(f"Stage-2 test metrics against training size ({spread_phrase(ns)}); after {PAPER}, who show "
                  "these as figures", fontsize=9)
     fig.tight_layout()
@@ -410,13 +419,15 @@ def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> No
 
 
 def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel_m: float | None,
-              png: str, pdf: str, source: str = "") -> None:
+              png: str, pdf: str, source: str = "", flagged: tuple = ()) -> None:
     """Predicted probability with the true outline: landslide-free chips, then landslide chips, for the
-    first seed and the largest training size of each pretraining arm (rows)."""
+    first seed and the largest training size of each pretraining arm (rows). `flagged`: arms whose stage-1
+    classifier the sanity pass flagged."""
     largest = max((r["params"]["size"] for r in runs), key=size_order)
     first_seed = min(r["params"]["seed"] for r in runs)
     chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True)
               if r["params"]["seed"] == first_seed and r["params"]["size"] == largest]
+    chosen.sort(key=lambda item: ARM_ORDER.get(item[1]["params"]["pretraining"], 99))
     data = [read_predictions(f)["test"] for f, _ in chosen]
     has, label = data[0]["has_landslide"].astype(bool), data[0]["label"]
     # Landslide-free chips where the first arm errs most; landslide chips with the most landslide pixels.
@@ -435,9 +446,11 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
             error = count_errors(prob[None], truth[None], valid[None])[0]
             im = chip_panel(axes[row, col], prob, truth, valid,
                             f"{kind}, chip {arrays['id'][i]}\ncount error {error:+.0f} px", pixel_m)
-        axes[row, 0].set_ylabel(f"pretraining: {run['params']['pretraining']}", fontsize=8)
+        arm = run["params"]["pretraining"]
+        axes[row, 0].set_ylabel(f"pretraining: {arm}" + ("\n(stage 1 did not learn)" if arm in flagged else ""),
+                                fontsize=8)
     if im is not None:
-        fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
+        fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline; grey: no data)")
     fig.suptitle(f"Stage-2 test predictions, training size {largest}, seed {first_seed}", fontsize=9)
     add_footer(fig, source)
     save_figure(fig, png, pdf)
@@ -450,7 +463,7 @@ def comparison(table: pd.DataFrame) -> pd.DataFrame:
     rows = [{"study": "pretrain", "experiment": f"pretraining {row['pretraining']}, size {row['size']}",
              "split": "test", "metric": metric, "published": np.nan, "reproduced": row[f"{metric}_mean"],
              "std": row[f"{metric}_std"], "n": row["seeds"], "published_note": FIGURE_ONLY,
-             "unit": "px" if "count" in metric else "fraction"}
+             "unit": "px" if _digits(metric) == 0 else "fraction"}
             for _, row in table.iterrows()
             for metric in ("auprc", "fpr_landslide_free", "median_signed_landslide_free")]
     return pd.DataFrame(rows, columns=["study", "experiment", "split", "metric", "published", "reproduced",

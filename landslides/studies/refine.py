@@ -426,8 +426,8 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
         _panel(axes[1, col], labels[i], "label (white: landslide)", cmap="gray", vmin=0, vmax=1)
         for row, (title, data) in enumerate(rows[2:], start=2):
             im = _panel(axes[row, col], data[split]["prob"][i], title, cmap="magma", vmin=0, vmax=1)
-    # The colourbar belongs to the probability rows only.
-    fig.colorbar(im, ax=axes[2:, :], shrink=0.8, label="landslide probability")
+    # The colourbar stands beside the probability rows only (the lower half), every panel keeping one size.
+    fig.colorbar(im, ax=axes, shrink=0.45, anchor=(0.0, 0.02), label="landslide probability")
     fig.suptitle(f"{split.capitalize()} patches with the most landslide pixels; {PATCH_EXTENT}, north up",
                  fontsize=8)
     add_footer(fig, source)
@@ -464,8 +464,8 @@ def plot_sample_maps(ensemble_files: list[str], sample_path: str | Path | None, 
     fig.colorbar(im, ax=axes, shrink=0.4, label="landslide probability (ensemble)")
     fig.suptitle(f"REAL Landslide4Sense sample patches (no labels exist) read by the ensemble trained on the "
                  f"configured data; {PATCH_EXTENT}, north up", fontsize=8)
-    add_footer(fig, "Images: data/landslide4sense-samples (real Sentinel-2 patches of the benchmark). "
-                    f"Models: {source}")
+    add_footer(fig, "Images: data/landslide4sense-samples (real Sentinel-2 patches of the benchmark). The models were "
+                    f"trained on the configured data. {source}")
     save_figure(fig, png, pdf)
 
 
@@ -576,26 +576,26 @@ SPLIT_COLORS = {"train": "#1b9e77", "val": "#7570b3", "test": "#d95f02"}
 
 
 def plot_class_ratio(stats: dict[str, dict], png: str, pdf: str, source: str = "") -> None:
-    """After Zhao et al. Fig. 1b: the landslide and non-landslide pixel share of each split."""
+    """After Zhao et al. Fig. 1b: the landslide share of the pixels of each split, with the class ratio."""
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     names = list(stats)
+    shares = {split: 100 * s["landslide_pixels"] / max(s["pixels"], 1) for split, s in stats.items()
+              if s["landslide_pixels"] is not None}
+    top = max(shares.values(), default=1.0) * 1.45
     for i, split in enumerate(names):
         s = stats[split]
-        if s["landslide_pixels"] is None:
-            ax.text(i, 50, "no masks", ha="center", va="center", fontsize=8, color="#666666")
+        if split not in shares:
+            ax.text(i, top / 2, "no masks", ha="center", va="center", fontsize=8, color="#666666")
             continue
-        share = 100 * s["landslide_pixels"] / max(s["pixels"], 1)
-        ax.bar(i, 100 - share, color="#bbbbbb", label="non-landslide" if i == 0 else None)
-        ax.bar(i, share, bottom=100 - share, color=SPLIT_COLORS.get(split, "#d95f02"),
-               label="landslide" if i == 0 else None)
-        ax.text(i, 100 - share / 2 if share > 8 else 100 - share - 2, f"{share:.2f} % landslide\n"
-                f"({s['landslide_pixels']:d} of {s['pixels']:d} px)", ha="center", va="top" if share <= 8 else "center",
-                fontsize=7)
+        share = shares[split]
+        ax.bar(i, share, color=SPLIT_COLORS.get(split, "#d95f02"), width=0.6)
+        ratio = (s["pixels"] - s["landslide_pixels"]) / max(s["landslide_pixels"], 1)
+        ax.text(i, share, f"{share:.2f} %\n1 : {ratio:.0f}\n{s['landslide_pixels']:d} of {s['pixels']:d} px",
+                ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(names)), [f"{n}\n{stats[n]['patches']} patches" for n in names])
-    ax.set_ylabel("share of pixels (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("Class ratio per split (after Zhao et al., Fig. 1b)", fontsize=9)
+    ax.set_ylabel("landslide pixels (% of the split)")
+    ax.set_ylim(0, top)
+    ax.set_title("Class ratio per split (after Zhao et al., Fig. 1b): landslide : non-landslide", fontsize=9)
     add_footer(fig, source)
     save_figure(fig, png, pdf)
 

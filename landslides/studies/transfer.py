@@ -132,19 +132,20 @@ def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None
         bar_with_errors(ax, labels, part["mean"], part["std"], part["n"], "pixel AUPRC")
         published = [TRANSFER_AUPRC.get((f, a), {}).get(split, np.nan)
                      for f, a in zip(part.features, part.augmentation, strict=True)]
-        ax.scatter(np.arange(len(labels)), published, marker="_", s=500, linewidths=2.2, color="black", zorder=3,
-                   label="published (Prapas et al., Table 1)")
+        x = np.arange(len(labels))
+        ax.hlines(published, x - 0.4, x + 0.4, colors="black", linewidth=1.6, linestyles=(0, (3, 1.5)), zorder=3,
+                  label="published (Prapas et al., Table 1, real data)")
         baseline = tidy[(tidy.metric == "no_skill") & (tidy.split == split)]["value"].mean()
         ax.axhline(baseline, color=arm_color("no-skill"), linestyle="--", label="no-skill (landslide pixel fraction)")
-        ax.text(len(labels) - 0.5, baseline, f"{baseline:.3f}", ha="right", va="bottom", fontsize=7,
-                color="#555555")
+        ax.text(-0.45, baseline + 0.015, f"no-skill {baseline:.3f}", ha="left", va="bottom", fontsize=7,
+                color="#555555", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
         ax.set_ylim(0, 1.05)
         ax.set_title(title, fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()
     # Below the panels, where it covers no bar and no error bar.
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, bbox_to_anchor=(0.5, -0.02), frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, bbox_to_anchor=(0.5, 0.0), frameon=False)
     fig.suptitle(f"Pixel AUPRC per arm; bars: {spread_phrase(summary['n'])}", fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     add_footer(fig, source)
     save_figure(fig, png, pdf)
 
@@ -204,8 +205,8 @@ def plot_chip_auprc(prediction_files: list[str], runs: list[dict], png: str, pdf
         ax.set_ylim(0, 1.02)
     axes[0].set_ylabel("pixel AUPRC of one chip")
     seeds = frame["seed"].nunique() if len(frame) else 0
-    fig.suptitle(f"Per-chip AUPRC: one dot per chip and run ({seeds} seed(s)); box: quartiles; dashed: median "
-                 "no-skill level of a chip (its landslide pixel fraction)", fontsize=8)
+    fig.suptitle(f"Per-chip AUPRC: one dot per chip and run ({seeds} seed{'s' if seeds != 1 else ''}); box: "
+                 "quartiles; dashed: median no-skill level of a chip (its landslide pixel fraction)", fontsize=8)
     fig.tight_layout()
     add_footer(fig, source)
     save_figure(fig, png, pdf)
@@ -236,7 +237,7 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
             if col == 0:
                 p = run["params"]
                 axes[row, col].set_ylabel(arm_label(p["features"], p["augmentation"]), fontsize=8)
-    fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline)")
+    fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline; grey: no data)")
     # Which columns are which: a header over each group.
     run = chosen[0][1]
     groups = ((0, n_val, f"VALIDATION chips: {run['train_region']} (training region)"),
@@ -248,6 +249,10 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
         left = axes[0, start].get_position().x0
         right = axes[0, stop - 1].get_position().x1
         fig.text((left + right) / 2, 1.0, text, ha="center", va="bottom", fontsize=9, fontweight="bold")
+    if 0 < n_val < len(columns):  # a rule between the two groups
+        x = (axes[0, n_val - 1].get_position().x1 + axes[0, n_val].get_position().x0) / 2
+        fig.add_artist(plt.Line2D([x, x], [axes[-1, 0].get_position().y0, 1.03], color="black", linewidth=1.2,
+                                  transform=fig.transFigure))
     fig.suptitle(f"Predictions of seed {first_seed} of each arm; columns: chips with the most landslide pixels",
                  fontsize=9, y=1.06)
     add_footer(fig, source)

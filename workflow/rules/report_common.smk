@@ -1,0 +1,52 @@
+# Helpers of the report rules (workflow/rules/report.smk, which includes this file): the report's menu, the
+# data-source line of each study, the runs the sanity pass checks, each study's table files, and the targets.
+from pathlib import Path
+
+from landslides.report import data_source_line
+
+
+# The report's menu, in this order (sorted by name); the study modules name "3 Figures" themselves, as they are
+# parsed before this file.
+REPORT_CATEGORIES = {
+    "overview": "1 Overview",
+    "tables": "2 Tables",
+    "figures": "3 Figures",
+    "checks": "4 Sanity checks",
+    "provenance": "5 Provenance",
+}
+
+
+def study_source(study):
+    """'Data: SYNTHETIC ...' or 'Data: real ...' for the tables and figures of a study (a table rule's params)."""
+    return data_source_line(study, STUDIES[study]["datasets"])
+
+
+def checked_runs():
+    """Every training run the report rests on: the studies' runs and pretrain's stage-1 classifiers."""
+    runs = [run for s in enabled_studies() for run in STUDIES[s]["runs"]]
+    if "pretrain" in enabled_studies():
+        runs += list(rules.pretrain_table.input.stage1)
+    return runs
+
+
+def study_markdown(study):
+    """A study's tables as Markdown: its paper-shaped ones, then the tidy one."""
+    return [path for path in STUDIES[study]["tables"] if path.endswith(".md")] + [f"results/tables/{study}.md"]
+
+
+def study_downloads(study):
+    """Every table file of a study, offered for download on its report page."""
+    files = [path for path in STUDIES[study]["tables"] if not path.endswith(".md")]
+    files += [STUDIES[study]["comparison"]]
+    return files + [f"results/tables/{study}.{ext}" for ext in ("csv", "md", "tex")]
+
+
+def report_targets():
+    """Everything the report shows (replaces the first definition in common.smk): tables and pages, the sanity
+    pass, the provenance, the opening page, and each study's figures (PNG and PDF) where the study writes them."""
+    targets = ["results/tables/overview.md", "results/report/overview.html", "results/provenance.json",
+               "results/report/checks.html", "results/report/introduction.rst"]
+    for study in enabled_studies():
+        targets += STUDIES[study]["tables"] + [f"results/tables/{study}.md", f"results/report/tables/{study}.html"]
+        targets += [f"{stem}.{ext}" for stem in STUDIES[study]["figures"].values() for ext in ("png", "pdf")]
+    return targets
