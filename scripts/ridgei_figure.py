@@ -9,7 +9,7 @@ def main(snakemake):
     parts = ridgei.load_parts(snakemake.params.scene, image=given.get("image"), label=given.get("label"),
                               tiles=given.get("tiles"))
     maps = dict(zip(ridgei.METHODS, given.maps, strict=True))
-    ridgei.plot_qualitative(parts, maps, out.png, out.pdf)
+    ridgei.plot_qualitative(parts, maps, out.png, out.pdf, snakemake.params.get("source", ""))
     ridgei.copy_maps(maps, {method: out[method] for method in ridgei.METHODS})
 
 

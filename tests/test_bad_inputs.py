@@ -235,3 +235,18 @@ def test_download_validation_names_the_archive(served, tmp_path):
     assert str(err.value) == (f"download {base}/no_vv.zip: datacube no_vv.zip/hokkaido.zarr: "
                               "truncated store, the folder of 'vv' is missing")
     assert list(dest.parent.iterdir()) == []
+
+
+def test_region_too_small_for_a_validation_split_is_one_line():
+    """A user shrinks a region until the validation split holds no landslide chip: one line naming the
+    chip store and the split, not an IndexError deep inside training."""
+    import numpy as np
+    import xarray as xr
+
+    from landslides.sar.selection import require_chips
+
+    store = xr.Dataset(attrs={"region": "hokkaido"})
+    chips = {"train": {"chip": np.arange(3)}, "val": {"chip": np.arange(0)}}
+    with pytest.raises(InputError, match=r"chip store hokkaido: no chips with landslides in the val split "
+                                         r"\(train 3, val 0\)"):
+        require_chips(store, chips)

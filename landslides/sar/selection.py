@@ -75,3 +75,14 @@ def class_indices(store: xr.Dataset, split: str) -> tuple[np.ndarray, np.ndarray
     part = chip_partition(store) == split
     positive = store["has_landslide"].values.astype(bool)
     return np.flatnonzero(part & positive), np.flatnonzero(part & ~positive)
+
+
+def require_chips(store: xr.Dataset, chips: dict[str, dict], what: str = "chips with landslides") -> None:
+    """Every named split must hold at least one chip: an empty validation or test set would make the
+    metrics meaningless (and used to fail deep inside training)."""
+    empty = [split for split, selected in chips.items() if len(selected["chip"]) == 0]
+    if empty:
+        counts = ", ".join(f"{split} {len(selected['chip'])}" for split, selected in chips.items())
+        raise InputError(f"chip store {store.attrs.get('region', '?')}: no {what} in the {' and '.join(empty)} "
+                         f"split ({counts}); use a larger region (sar.regions.<region>.height/width) or other "
+                         "sar.chips.split_fractions")

@@ -27,7 +27,7 @@ from landslides.normalization import ChannelStats
 from landslides.plots import add_footer, arm_color, chip_panel, plt, save_figure, spread_phrase
 from landslides.report import FIGURE_ONLY
 from landslides.runs import RunFiles, load_model, read_predictions, save_model, start_job, write_predictions
-from landslides.sar.selection import class_indices, select_indices, to_split
+from landslides.sar.selection import class_indices, require_chips, select_indices, to_split
 from landslides.siamese import Segmenter
 from landslides.train import Split, chip_probability, fit, predict
 
@@ -246,6 +246,7 @@ def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFi
               "val": np.sort(np.concatenate(class_indices(store, "val"))),
               "test": test_indices(store, **study["test_chips"])}
     chips = {s: select_indices(store, channels, index) for s, index in chosen.items()}
+    require_chips(store, {s: chips[s] for s in ("val", "test")}, what="chips")
     # Labels are sparse, images are not: normalize with every training-partition chip of the region, so
     # a 2-chip run does not get statistics of 2 chips.
     stats = pair_stats(select_indices(store, channels, np.concatenate([pos, neg])), study["pre"], study["post"])

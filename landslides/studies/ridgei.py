@@ -38,7 +38,7 @@ from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics, classification_metrics
 from landslides.models import build_model, patch_classifier_spec, segmentation_spec
 from landslides.normalization import ChannelStats, fit_channel_stats, normalize
-from landslides.plots import add_scale_bar, plt, save_figure
+from landslides.plots import add_footer, add_scale_bar, plt, save_figure
 from landslides.predict import covering_starts, predict_area  # noqa: F401  (covering_starts: public here)
 from landslides.published import RIDGEI
 from landslides.runs import Job, RunFiles, save_model, start_job
@@ -515,14 +515,14 @@ def _cell(table: pd.DataFrame, name: str, metric: str, digits: int = 1) -> str:
 
 # ---- figure: the paper's qualitative panel ----
 
-def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str) -> None:
+def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "") -> None:
     """Test-half image, ground truth and the three detection maps side by side, north up, scale bar in m.
 
     For a tile folder: a grid, one row per shown test tile (see _figure_tiles) and the same five columns;
     north arrow and scale bar only where the tiles are georeferenced.
     """
     if parts.tiles:
-        _plot_tile_grid(parts, map_paths, png, pdf)
+        _plot_tile_grid(parts, map_paths, png, pdf, source)
         return
     rgb = np.stack([mosaic_areas([_display_band(a.image[b]) for a in parts.test], parts.test)[0]
                     for b in range(3)], axis=-1)
@@ -549,6 +549,7 @@ def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf
     axes[0].annotate("N ↑", xy=(0.93, 0.95), xycoords="axes fraction", color="white", fontsize=8, ha="right",
                      va="top")
     fig.suptitle("Test half: detections (1 = landslide, yellow) with the true outline (cyan)", fontsize=9)
+    add_footer(fig, source)
     save_figure(fig, png, pdf)
 
 
@@ -568,7 +569,7 @@ def _figure_tiles(areas: list[Area], count: int = FIGURE_TILES) -> list[int]:
     return [with_landslides[i] for i in spread] + free[:n_free]
 
 
-def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str) -> None:
+def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "") -> None:
     maps = {method: _read_map_and_transform(map_paths[method]) for method in METHODS}
     shown = _figure_tiles(parts.test)
     columns = ["image", "ground truth"] + [TITLES[method] for method in METHODS]
@@ -601,6 +602,7 @@ def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf:
     fig.suptitle(f"{len(shown)} of {len(parts.test)} test tiles: detections (1 = landslide, yellow) with the true "
                  "outline (cyan);\nwhite: not predicted (classifier: edge strips narrower than a patch); row label: "
                  "tile, size, landslide fraction", fontsize=8)
+    add_footer(fig, source)
     save_figure(fig, png, pdf)
 
 

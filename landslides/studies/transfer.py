@@ -18,7 +18,7 @@ from landslides.plots import add_footer, arm_color, bar_with_errors, chip_panel,
 from landslides.published import TRANSFER_AUPRC
 from landslides.report import NOT_REPORTED
 from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
-from landslides.sar.selection import channel_stats, select_chips, to_split
+from landslides.sar.selection import channel_stats, require_chips, select_chips, to_split
 from landslides.train import evaluate, fit, predict
 
 
@@ -34,6 +34,8 @@ def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, p
     train = select_chips(train_store, channels, splits == "train")
     val = select_chips(train_store, channels, splits == "val")
     test = select_chips(test_store, channels, test_store["has_landslide"].values.astype(bool))
+    require_chips(train_store, {"train": train, "val": val})
+    require_chips(test_store, {"test": test})
     how, invalid = study["normalization"], study["invalid_pixels"]
     stats = channel_stats(train_store, train, channels, how)
     # The authors standardized every cube with its own statistics: the test region with Talakmau's.

@@ -94,14 +94,6 @@ def enabled_studies():
     return [name for name in config["studies"] if name in STUDIES]
 
 
-def report_targets():
-    targets = ["results/tables/overview.md", "results/provenance.json"]
-    for study in enabled_studies():
-        targets += STUDIES[study]["tables"] + [f"results/tables/{study}.md"]
-        targets += expand("results/figures/{study}/{figure}.{ext}", study=study,
-                          figure=list(STUDIES[study]["figures"]), ext=["png", "pdf"])
-    return targets
-
-
 def all_targets():
+    # report_targets() is defined in report_common.smk, included before rule all is evaluated.
     return report_targets()
