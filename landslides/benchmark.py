@@ -18,9 +18,9 @@ process, on synthetic tensors of the setup's shapes:
 - FLOPs of one training step (forward + backward, `torch.utils.flop_counter.FlopCounterMode`) and the
   achieved TFLOP/s of the bare model and of the loop;
 - peak GPU memory of one job: measured on CUDA (`max_memory_allocated` of the loop, less the benchmark's
-  own tensors, plus the job's data set on the device), estimated elsewhere (tensors saved for backward,
-  weights, gradients, optimizer state and data; bf16 halves the activations), plus 1 GB of CUDA context
-  and workspaces, and the `gpu_share` (percent of one GPU) that this suggests;
+  own tensors), estimated elsewhere (tensors saved for backward at their fp32 size, an upper bound under
+  bf16 autocast, and fp32 weights, gradients and optimizer state), plus the job's data set on the device,
+  20 % allocator slack and 1 GB of CUDA context, and the `gpu_share` (percent of one GPU) it suggests;
 - with --project: the grid's wall time on one GPU, jobs in sequence: per job the measured per-step time
   x steps (epochs x batches per epoch; refine: `steps`), the validation after every epoch and the final
   predictions at the eval rate, a checkpoint per epoch, and a fixed start-up cost per job (--job-overhead:
@@ -65,7 +65,8 @@ from landslides.train import (
     train_one_epoch,
 )
 
-CONTEXT_GB = 1.0  # CUDA context, cuBLAS/cuDNN workspaces and allocator slack of one training process
+CONTEXT_GB = 1.0  # CUDA context and cuBLAS/cuDNN workspaces of one training process
+ALLOCATOR_SLACK = 1.2  # reserved over allocated memory of PyTorch's caching allocator (fragmentation)
 REFERENCE_GPU_GB = 80.0  # the GPU the gpu_share defaults are sized for (H100/A100 80 GB)
 TINY_SIZE, TINY_BATCH = 64, 2
 
@@ -191,6 +192,19 @@ def activation_bytes_per_sample(model, channels: int, size: int) -> int:
         out = model(images)
     del out
     return int(sum(saved.values())) // 2
+
+
+def estimated_model_gb(model, setup: Setup, per_sample: int | None = None) -> float:
+    """A training step's peak on CUDA, estimated on the CPU: fp32 weights, gradients and optimizer state
+    (Adam: two moments) of the trainable parameters, and the tensors saved for backward at the setup's
+    batch size (`per_sample` bytes each) at their fp32 size: under bf16 autocast part of them are half that,
+    so this is an upper bound, as a share of a GPU should be."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    state = 16 if setup.training["optimizer"] in ("adam", "adamw") else 12
+    if per_sample is None:
+        per_sample = activation_bytes_per_sample(model, setup.channels, setup.size)
+    return (trainable * state + frozen * 4 + per_sample * setup.training["batch_size"]) / 1e9
 
 
 def _sync(device):
@@ -452,7 +466,8 @@ def data_sizes(config: dict, workdir: str | Path = ".", overrides: dict | None =
                         "test": min(counts["test"][0], test["landslide"] or counts["test"][0])
                         + min(counts["test"][1], test["landslide_free"] or counts["test"][1])}
             elif regions.get(region, {}).get("source") == "zenodo":
-                sizes[f"pretrain/{region}"] = dict(REAL_SIZES.get(f"pretrain/{region}", REAL_SIZES["pretrain/hokkaido"]))
+                known = REAL_SIZES.get(f"pretrain/{region}", REAL_SIZES["pretrain/hokkaido"])
+                sizes[f"pretrain/{region}"] = dict(known)
                 if region == study["stage2_region"]:
                     sizes["pretrain/stage2"] = dict(REAL_SIZES["pretrain/stage2"])
     if "refine" in studies:
@@ -535,6 +550,7 @@ class Result:
     checkpoint_s: float
     model_gb: float  # peak memory of the model's training step (weights, gradients, optimizer, activations)
     memory_measured: bool
+    first_step_s: float = 0.0  # the first forward + backward, compilation included
 
     @property
     def batch(self) -> int:
@@ -544,7 +560,12 @@ class Result:
         return self.flops / self.batch * rate / 1e12
 
     def peak_gb(self, samples_on_device: int) -> float:
-        return self.model_gb + samples_on_device * self.setup.data_bytes_per_sample / 1e9 + CONTEXT_GB
+        return peak_gb(self.model_gb, samples_on_device * self.setup.data_bytes_per_sample / 1e9)
+
+
+def peak_gb(model_gb: float, data_gb: float) -> float:
+    """A job's GPU memory: its training step and data set with the allocator's slack, and the CUDA context."""
+    return (model_gb + data_gb) * ALLOCATOR_SLACK + CONTEXT_GB
 
 
 def gpu_share(peak_gb: float, gpu_gb: float = REFERENCE_GPU_GB) -> int:
@@ -568,6 +589,9 @@ def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int,
     augment = augment.to(device) if augment is not None else None
     flops = step_flops(model, Split(data.images[:batch], data.target[:batch]), device)
     trained = compile_for_training(model, compile_mode, device)
+    started = time.perf_counter()  # the first step: cuDNN autotuning, and compilation when asked for
+    bare_model_rate(trained, Split(data.images[:batch], data.target[:batch]), device, 1)
+    first_step_s = time.perf_counter() - started
     bare, full = measure(trained, data, cfg, device, augment, repeats, loss_fn=setup.loss_fn)
     if device.type == "cuda":
         _sync(device)
@@ -576,15 +600,12 @@ def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int,
         model_gb = (torch.cuda.max_memory_allocated() - before - own) / 1e9
         measured = True
     else:
-        params = sum(p.numel() for p in model.parameters())
-        state = 16 if cfg["optimizer"] in ("adam", "adamw") else 12  # fp32 weight, gradient, optimizer state
-        activations = activation_bytes_per_sample(model, setup.channels, setup.size) * batch / 2
-        model_gb, measured = (params * state + activations) / 1e9, False
+        model_gb, measured = estimated_model_gb(model, setup), False
     optimizer = build_optimizer(model, cfg)
     seconds = checkpoint_seconds(model, optimizer)
     evaluated = synthetic_split(cfg["eval_batch_size"] * 2, setup.channels, setup.size, seed=1).images
     rate = eval_rate(model, evaluated, cfg["eval_batch_size"], device, setup.output, repeats)
-    return Result(setup, bare, full, rate, flops, seconds, max(model_gb, 0.0), measured)
+    return Result(setup, bare, full, rate, flops, seconds, max(model_gb, 0.0), measured, first_step_s)
 
 
 def projection(result: Result, job_overhead: float) -> list[dict]:
@@ -625,6 +646,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tiny", action="store_true", help=f"{TINY_SIZE} px inputs and batch {TINY_BATCH}: "
                         "checks the harness, measures nothing real")
     parser.add_argument("--project", action="store_true", help="project the grid's wall time on one GPU")
+    parser.add_argument("--memory", action="store_true", help="only estimate each job's peak GPU memory and "
+                        "gpu_share on the CPU (no timing; real sizes take seconds per setup)")
     parser.add_argument("--workdir", default=None, help="where the workflow's resources/ are (default: the "
                         "config's output_dir, else .)")
     parser.add_argument("--sizes", nargs="*", default=[], help="KEY=train/val/test data-set sizes, e.g. "
@@ -645,10 +668,31 @@ def main(argv=None) -> None:
               and (not args.only or any(fnmatch.fnmatch(s.name, pattern) for pattern in args.only))]
     if args.list:
         for s in chosen:
-            work = "; ".join(f"{w.jobs} jobs x {w.epochs} epochs x {w.train} samples" + (f" ({w.note})" if w.note else "")
-                             for w in s.work) or "sizes unknown (--sizes)"
+            work = "; ".join(f"{w.jobs} jobs x {w.epochs} epochs x {w.train} samples"
+                             + (f" ({w.note})" if w.note else "") for w in s.work) or "sizes unknown (--sizes)"
             print(f"{s.name:32s} {s.model:40s} {s.channels:2d} ch {s.size:4d} px batch {s.training['batch_size']:3d}: "
                   f"{work}")
+        return
+    if args.memory:
+        gpu_gb = args.gpu_gb or REFERENCE_GPU_GB
+        print(f"# estimated peak GPU memory per job (bf16 autocast), {gpu_gb:g} GB GPU, config {args.config}")
+        print("| setup | model | input | batch | parameters | saved for backward, fp32 per sample | model step | "
+              "data on device | peak | gpu_share |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        torch.set_num_threads(args.threads or torch.get_num_threads())
+        for setup in chosen:
+            torch.manual_seed(0)
+            model = setup.build()
+            samples = max((w.train + w.val for w in setup.work), default=0)
+            per_sample = activation_bytes_per_sample(model, setup.channels, setup.size)
+            model_gb = estimated_model_gb(model, setup, per_sample)
+            data_gb = samples * setup.data_bytes_per_sample / 1e9
+            peak = peak_gb(model_gb, data_gb)
+            print(f"| {setup.name} | {setup.model} | {setup.channels}x{setup.size}x{setup.size} | "
+                  f"{setup.training['batch_size']} | {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M | "
+                  f"{per_sample / 1e6:.0f} MB | {model_gb:.1f} GB | {data_gb:.1f} GB ({samples} samples) | "
+                  f"{peak:.1f} GB | "
+                  f"{gpu_share(peak, gpu_gb)} |", flush=True)
         return
     device = select_device(args.device)
     compile_mode = {"false": False, "true": True}.get(args.compile, args.compile)
@@ -659,8 +703,8 @@ def main(argv=None) -> None:
           f"compile={args.compile} batches/epoch={args.batches} repeats={args.repeats}"
           + (f" TINY ({TINY_SIZE} px, batch <= {TINY_BATCH})" if args.tiny else ""))
     print("| setup | model | input | batch | bare samples/s | loop samples/s | loop/bare | eval samples/s | "
-          "GFLOP/step | TFLOP/s bare | TFLOP/s loop | peak GB | gpu_share |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "GFLOP/step | TFLOP/s bare | TFLOP/s loop | first step s | peak GB | gpu_share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for setup in chosen:
         configure_torch(args.threads or setup.training["threads"], device)
@@ -673,7 +717,8 @@ def main(argv=None) -> None:
               f"{bare:.2f} ({min(result.bare):.2f}-{max(result.bare):.2f}) | "
               f"{full:.2f} ({min(result.full):.2f}-{max(result.full):.2f}) | {full / bare:.3f} | "
               f"{result.eval_rate:.1f} | {result.flops / 1e9:.1f} | {result.tflops(bare):.3f} | "
-              f"{result.tflops(full):.3f} | {peak:.1f}{'' if result.memory_measured else ' est'} | "
+              f"{result.tflops(full):.3f} | {result.first_step_s:.1f} | "
+              f"{peak:.1f}{'' if result.memory_measured else ' est'} | "
               f"{gpu_share(peak, gpu_gb)} |", flush=True)
     if args.project:
         print(f"\n# projected wall time, one {'GPU' if device.type == 'cuda' else 'CPU process'}, jobs in "
