@@ -2,6 +2,7 @@
 
     python -m landslides.benchmark --config config/paper.yaml --device cuda --project
     python -m landslides.benchmark --config config/config.yaml --only 'refine/*' --repeats 3
+    python -m landslides.benchmark --config config/paper.yaml --estimate    # no timing: FLOPs, memory, gpu_share
     python -m landslides.benchmark --config config/paper.yaml --tiny --list
 
 A setup is one kind of training job as the study's run function builds it: its network, input size and
@@ -16,7 +17,8 @@ process, on synthetic tensors of the setup's shapes:
   interleaved repeats, so that a slow spell of the machine hits both, and their ratio;
 - eval: forward passes at the eval batch size, as the per-epoch validation and the final predictions run;
 - FLOPs of one training step (forward + backward, `torch.utils.flop_counter.FlopCounterMode`) and the
-  achieved TFLOP/s of the bare model and of the loop;
+  achieved TFLOP/s of the bare model and of the loop; the first step's time (cuDNN autotuning, and the
+  compilation with --compile MODE, which measures with `training.compile`: torch.compile of the module);
 - peak GPU memory of one job: measured on CUDA (`max_memory_allocated` of the loop, less the benchmark's
   own tensors), estimated elsewhere (tensors saved for backward at their fp32 size, an upper bound under
   bf16 autocast, and fp32 weights, gradients and optimizer state), plus the job's data set on the device,
@@ -629,6 +631,61 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
 
 
+def meta_step_flops(setup: Setup) -> int:
+    """FLOPs of one training step at the setup's batch size, counted on the meta device (shapes only: no
+    memory, no compute, seconds for the largest setup)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model = setup.build().to("meta").train()
+    images = torch.empty(setup.training["batch_size"], setup.channels, setup.size, setup.size, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        model(images).float().mean().backward()
+    return int(counter.get_total_flops())
+
+
+def grid_flops(setup: Setup, step_flops: int) -> float:
+    """The grid's compute for a setup: training steps x FLOPs per step, plus the validation and prediction
+    forwards (about a third of a step's FLOPs per sample)."""
+    batch = setup.training["batch_size"]
+    total = 0.0
+    for work in setup.work:
+        steps = work.epochs * max(1, math.ceil(work.train / batch))
+        forwards = work.epochs * work.val + work.predict
+        total += work.jobs * (steps * step_flops + forwards * step_flops / batch / 3)
+    return total
+
+
+def estimate(chosen: list[Setup], gpu_gb: float, config_name: str) -> None:
+    """--estimate: per setup the FLOPs per step, the grid's compute, the estimated peak memory and gpu_share."""
+    print(f"# estimated on the CPU, no timing: FLOPs (meta device), peak GPU memory per job (bf16 autocast, "
+          f"activations counted at fp32 size), {gpu_gb:g} GB GPU; config {config_name}")
+    print("| setup | model | input | batch | parameters | GFLOP/step | grid steps | grid PFLOP | saved for backward "
+          "per sample (fp32) | model step | data on device | peak | gpu_share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    total = 0.0
+    for setup in chosen:
+        torch.manual_seed(0)
+        model = setup.build()
+        samples = max((w.train + w.val for w in setup.work), default=0)
+        per_sample = activation_bytes_per_sample(model, setup.channels, setup.size)
+        model_gb = estimated_model_gb(model, setup, per_sample)
+        data_gb = samples * setup.data_bytes_per_sample / 1e9
+        peak = peak_gb(model_gb, data_gb)
+        flops = meta_step_flops(setup)
+        batch = setup.training["batch_size"]
+        steps = sum(w.jobs * w.epochs * max(1, math.ceil(w.train / batch)) for w in setup.work)
+        compute = grid_flops(setup, flops)
+        total += compute
+        print(f"| {setup.name} | {setup.model} | {setup.channels}x{setup.size}x{setup.size} | {batch} | "
+              f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f} M | {flops / 1e9:.0f} | {steps} | "
+              f"{compute / 1e15:.1f} | {per_sample / 1e6:.0f} MB | {model_gb:.1f} GB | "
+              f"{data_gb:.1f} GB ({samples} samples) | {peak:.1f} GB | {gpu_share(peak, gpu_gb)} |", flush=True)
+    print(f"\ngrid compute: {total / 1e15:.0f} PFLOP; at an achieved 50 / 100 / 200 TFLOP/s that is "
+          f"{total / 50e12 / 3600:.1f} / {total / 100e12 / 3600:.1f} / {total / 200e12 / 3600:.1f} h of GPU time "
+          f"(training and validation forwards only)")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -646,8 +703,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tiny", action="store_true", help=f"{TINY_SIZE} px inputs and batch {TINY_BATCH}: "
                         "checks the harness, measures nothing real")
     parser.add_argument("--project", action="store_true", help="project the grid's wall time on one GPU")
-    parser.add_argument("--memory", action="store_true", help="only estimate each job's peak GPU memory and "
-                        "gpu_share on the CPU (no timing; real sizes take seconds per setup)")
+    parser.add_argument("--estimate", action="store_true", help="no timing: FLOPs per step (on the meta device), "
+                        "the grid's training compute, each job's peak GPU memory and gpu_share, estimated on the CPU")
     parser.add_argument("--workdir", default=None, help="where the workflow's resources/ are (default: the "
                         "config's output_dir, else .)")
     parser.add_argument("--sizes", nargs="*", default=[], help="KEY=train/val/test data-set sizes, e.g. "
@@ -673,26 +730,8 @@ def main(argv=None) -> None:
             print(f"{s.name:32s} {s.model:40s} {s.channels:2d} ch {s.size:4d} px batch {s.training['batch_size']:3d}: "
                   f"{work}")
         return
-    if args.memory:
-        gpu_gb = args.gpu_gb or REFERENCE_GPU_GB
-        print(f"# estimated peak GPU memory per job (bf16 autocast), {gpu_gb:g} GB GPU, config {args.config}")
-        print("| setup | model | input | batch | parameters | saved for backward, fp32 per sample | model step | "
-              "data on device | peak | gpu_share |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        torch.set_num_threads(args.threads or torch.get_num_threads())
-        for setup in chosen:
-            torch.manual_seed(0)
-            model = setup.build()
-            samples = max((w.train + w.val for w in setup.work), default=0)
-            per_sample = activation_bytes_per_sample(model, setup.channels, setup.size)
-            model_gb = estimated_model_gb(model, setup, per_sample)
-            data_gb = samples * setup.data_bytes_per_sample / 1e9
-            peak = peak_gb(model_gb, data_gb)
-            print(f"| {setup.name} | {setup.model} | {setup.channels}x{setup.size}x{setup.size} | "
-                  f"{setup.training['batch_size']} | {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M | "
-                  f"{per_sample / 1e6:.0f} MB | {model_gb:.1f} GB | {data_gb:.1f} GB ({samples} samples) | "
-                  f"{peak:.1f} GB | "
-                  f"{gpu_share(peak, gpu_gb)} |", flush=True)
+    if args.estimate:
+        estimate(chosen, args.gpu_gb or REFERENCE_GPU_GB, args.config)
         return
     device = select_device(args.device)
     compile_mode = {"false": False, "true": True}.get(args.compile, args.compile)

@@ -15,13 +15,21 @@ KeyError naming it; tests/test_config.py checks which jobs each key reaches).
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from landslides.errors import InputError
 
 # The benchmark's split folders (Landslide4Sense layout); landslides.l4s.dataset.SPLIT_DIRS is the same
 # mapping (tests/test_config.py checks that), kept here so that building the DAG does not import h5py.
 SPLIT_DIRS = {"train": "TrainData", "val": "ValidData", "test": "TestData"}
+
+
+# Device files of a loaded GPU driver (NVIDIA, AMD ROCm): a GPU is there without importing torch.
+GPU_DRIVER_FILES = ("/dev/nvidiactl", "/dev/kfd")
+
+
+def gpu_driver_present() -> bool:
+    return any(Path(name).exists() for name in GPU_DRIVER_FILES)
 
 
 # ---- refine: Landslide4Sense file layout ----

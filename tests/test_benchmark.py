@@ -83,6 +83,15 @@ def test_flops_of_one_step_count_forward_and_backward():
     assert flops == 2 * forward  # backward: the weight gradient only (the input needs none)
 
 
+def test_meta_device_flops_equal_the_counted_step():
+    """--estimate counts FLOPs on the meta device (no compute): the same count as a real step on the CPU."""
+    config = load_config(ROOT / "config" / "config.yaml")
+    (setup,) = [s for s in benchmark.setups(config, tiny=True) if s.name == "refine/resnet/x2.5"]
+    torch.manual_seed(0)
+    batch = benchmark.synthetic_split(setup.training["batch_size"], setup.channels, setup.size)
+    assert benchmark.meta_step_flops(setup) == benchmark.step_flops(setup.build(), batch, select_device("cpu")) > 0
+
+
 def test_activation_memory_grows_with_the_pixels():
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 2, 1))
     small, large = (benchmark.activation_bytes_per_sample(model, 3, size) for size in (16, 32))
@@ -138,13 +147,17 @@ def test_gpu_share_changes_no_training_job_params():
 def test_every_training_rule_reserves_its_study_gpu_share():
     for study, rules in (("transfer", 1), ("pretrain", 2), ("ridgei", 1), ("refine", 1)):
         text = (ROOT / "workflow" / "rules" / f"{study}.smk").read_text()
-        assert text.count(f'config["gpu_share"]["{study}"]') == rules, study
+        assert text.count(f'gpu_share=lambda wc: gpu_share("{study}")') == rules, study
     profile = yaml.safe_load((ROOT / "profiles" / "default" / "config.yaml").read_text())
     assert profile["resources"] == {"gpu_share": 100}
     assert "resources" not in yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
 
 
-@pytest.mark.parametrize("device, share", [("auto", 15), ("cpu", 0)])
+@pytest.mark.parametrize("device, share", [
+    ("cuda", 15), ("cpu", 0),
+    # auto: shares count only where a GPU driver is (no job can share a GPU that is not there)
+    ("auto", 15 if Path("/dev/nvidiactl").exists() or Path("/dev/kfd").exists() else 0),
+])
 def test_dry_run_shows_the_gpu_share(tmp_path, device, share):
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(ROOT / "Snakefile"),
                              "-d", str(tmp_path), "--configfile", str(ROOT / "tests" / "data" / "tiny.yaml"),

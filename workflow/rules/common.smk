@@ -94,6 +94,16 @@ def enabled_studies():
     return [name for name in config["studies"] if name in STUDIES]
 
 
+def gpu_share(study):
+    """Percent of a GPU a training job of `study` reserves (config gpu_share.<study>); the local profile
+    allows 100 in all. 0 where no GPU is shared: device cpu, auto on a machine without a GPU driver, a
+    cluster executor (one GPU per job) and inside a cluster job."""
+    on_gpu = config["device"] == "cuda" or (config["device"] == "auto" and layout.gpu_driver_present())
+    if not on_gpu or workflow.non_local_exec or workflow.remote_exec:
+        return 0
+    return config["gpu_share"][study]
+
+
 def all_targets():
     # report_targets() is defined in report_common.smk, included before rule all is evaluated.
     return report_targets()

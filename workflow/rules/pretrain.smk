@@ -35,12 +35,8 @@ rule pretrain_stage1:
     threads: PRETRAIN["stage1"]["training"]["threads"]
     resources:
         gpu=1 if config["device"] == "cuda" else 0,
-        # Percent of the GPU this job reserves (config gpu_share.pretrain); the local profile allows 100 in all.
-        # 0 where no GPU is shared: device cpu, a cluster executor (one GPU per job) and inside a cluster job.
-        gpu_share=lambda wc: (
-            0 if config["device"] == "cpu" or workflow.non_local_exec or workflow.remote_exec
-            else config["gpu_share"]["pretrain"]
-        ),
+        # Percent of a GPU to reserve (common.smk::gpu_share).
+        gpu_share=lambda wc: gpu_share("pretrain"),
     log:
         "logs/pretrain/stage1/{pretrain_region}.log",
     benchmark:
@@ -70,12 +66,8 @@ rule pretrain_stage2:
     threads: PRETRAIN["stage2"]["training"]["threads"]
     resources:
         gpu=1 if config["device"] == "cuda" else 0,
-        # Percent of the GPU this job reserves (config gpu_share.pretrain); the local profile allows 100 in all.
-        # 0 where no GPU is shared: device cpu, a cluster executor (one GPU per job) and inside a cluster job.
-        gpu_share=lambda wc: (
-            0 if config["device"] == "cpu" or workflow.non_local_exec or workflow.remote_exec
-            else config["gpu_share"]["pretrain"]
-        ),
+        # Percent of a GPU to reserve (common.smk::gpu_share).
+        gpu_share=lambda wc: gpu_share("pretrain"),
     log:
         f"logs/pretrain/{pretrain_grid.wildcard_pattern}.log",
     benchmark:

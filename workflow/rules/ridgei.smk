@@ -46,12 +46,8 @@ rule ridgei_train:
     threads: lambda wc: RIDGEI[wc.method]["training"]["threads"]
     resources:
         gpu=1 if config["device"] == "cuda" else 0,
-        # Percent of the GPU this job reserves (config gpu_share.ridgei); the local profile allows 100 in all.
-        # 0 where no GPU is shared: device cpu, a cluster executor (one GPU per job) and inside a cluster job.
-        gpu_share=lambda wc: (
-            0 if config["device"] == "cpu" or workflow.non_local_exec or workflow.remote_exec
-            else config["gpu_share"]["ridgei"]
-        ),
+        # Percent of a GPU to reserve (common.smk::gpu_share).
+        gpu_share=lambda wc: gpu_share("ridgei"),
     wildcard_constraints:
         method="classifier|deeplab|anomaly",
     log:
