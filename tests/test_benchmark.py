@@ -156,7 +156,7 @@ def test_every_training_rule_reserves_its_study_gpu_share():
 @pytest.mark.parametrize("device, share", [
     ("cuda", 15), ("cpu", 0),
     # auto: shares count only where a GPU driver is (no job can share a GPU that is not there)
-    ("auto", 15 if Path("/dev/nvidiactl").exists() or Path("/dev/kfd").exists() else 0),
+    ("auto", 15 if layout.gpu_driver_present() else 0),
 ])
 def test_dry_run_shows_the_gpu_share(tmp_path, device, share):
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(ROOT / "Snakefile"),
