@@ -37,9 +37,9 @@ def write_text(text: str, path: str | Path) -> None:
         tmp.write_text(text)
 
 
-def write_json(obj, path: str | Path) -> None:
-    """Indented JSON; numpy scalars and other non-JSON numbers are written as floats."""
-    write_text(json.dumps(obj, indent=2, default=float) + "\n", path)
+def write_json(obj, path: str | Path, default=float) -> None:
+    """Indented JSON; values JSON cannot hold go through `default` (float: numpy scalars as numbers)."""
+    write_text(json.dumps(obj, indent=2, default=default) + "\n", path)
 
 
 def save_npz(path: str | Path, **arrays: np.ndarray) -> None:

@@ -18,8 +18,6 @@ Two layouts are shared by every study:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ from landslides import runlock
 from landslides.errors import InputError
 from landslides.files import save_npz, save_torch, write_json
 from landslides.models import build_model
-from landslides.train import configure_torch, select_device
+from landslides.train import configure_torch, fingerprint, select_device
 
 MODEL_FORMAT = "landslides-model/1"
 
@@ -94,10 +92,6 @@ def start_job(threads: int, device_name: str = "auto", deterministic: bool | Non
     return Job(device, time.perf_counter(), lock)
 
 
-def config_hash(config) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 # ---- model.pt ----
 
 def save_model(path: Path, model: nn.Module, *, study: str, spec: dict, channels: list[str],
@@ -105,7 +99,7 @@ def save_model(path: Path, model: nn.Module, *, study: str, spec: dict, channels
     """normalization: {"mode": ..., "mean": [...], "std": [...]} (statistics per input channel, in the
     order of `channels`); mode says how new data are normalized (see landslides.predict)."""
     save_torch({"format": MODEL_FORMAT, "study": study, "spec": spec, "channels": list(channels),
-                "normalization": normalization, "config_hash": config_hash(config), "config": config,
+                "normalization": normalization, "config_hash": fingerprint(config), "config": config,
                 "extra": extra or {}, "state_dict": model.state_dict()}, path)
 
 

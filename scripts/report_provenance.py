@@ -1,8 +1,8 @@
 """Snakemake job: results/provenance.json (config, commit, packages, data checksums, devices, time, memory)."""
 
-import json
 from pathlib import Path
 
+from landslides.files import write_json
 from landslides.jobs import run_job
 from landslides.report import collect_provenance, directory_digest
 
@@ -13,9 +13,7 @@ def main(snakemake):
     provenance = collect_provenance(dict(snakemake.params.config), datasets, list(snakemake.input.runs),
                                     Path(snakemake.params.repo))
     out = Path(snakemake.output[0])
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(provenance, indent=2, default=str))
-    tmp.replace(out)
+    write_json(provenance, out, default=str)  # paths and dates as text
     print(f"{out}: {len(provenance['runs'])} runs, {len(datasets)} datasets")
 
 
