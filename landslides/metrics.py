@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 from landslides.constants import DECISION_THRESHOLD
 
@@ -109,6 +108,10 @@ def classification_metrics(prob, label, unit: str = "chips") -> dict[str, float]
     result = metrics.compute()
     result[unit] = result.pop("pixels")
     result[f"positive_{unit}"] = result.pop("positive_pixels")
+    # Imported here: scikit-learn (with SciPy) costs about a second of start-up, and only the chip and
+    # patch classifier jobs need it.
+    from sklearn.metrics import roc_auc_score
+
     label = _to_numpy(label).astype(bool).ravel()
     both_classes = 0 < label.sum() < label.size
     result["auroc"] = float(roc_auc_score(label, _to_numpy(prob).ravel())) if both_classes else float("nan")

@@ -186,6 +186,18 @@ def test_twin_config_plans_the_papers_grid(tmp_path):
     assert "zenodo" not in result.stdout
 
 
+def test_cpu_overlay_plans_one_transfer_seed_at_the_papers_settings(tmp_path):
+    """config/twin-cpu-transfer.yaml on top of config/twin.yaml: transfer only, one seed, the twin's regions."""
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--configfile",
+                             "config/twin.yaml", "config/twin-cpu-transfer.yaml", "-d", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.count("rule transfer_train:") == 4
+    assert "seed=42" in result.stdout and "pretrain_stage2" not in result.stdout
+    overlay = read_config_file(ROOT / "config" / "twin-cpu-transfer.yaml")
+    assert set(overlay) == {"studies", "output_dir", "transfer"}
+
+
 # ---- Landslide4Sense ----
 
 def test_l4s_twin_class_ratio_and_band_statistics():

@@ -24,12 +24,14 @@ from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics, classification_metrics
 from landslides.models import build_model
 from landslides.normalization import ChannelStats
-from landslides.plots import add_footer, arm_color, chip_panel, plt, save_figure, spread_phrase
 from landslides.report import FIGURE_ONLY
 from landslides.runs import RunFiles, load_model, read_predictions, save_model, start_job, write_predictions
 from landslides.sar.selection import class_indices, require_chips, select_indices, to_split
 from landslides.siamese import Segmenter
 from landslides.train import Split, chip_probability, fit, predict
+
+# landslides.plots (matplotlib) is imported inside the plotting functions: a training job draws nothing,
+# and matplotlib would add about half a second to the start-up of every job.
 
 TEST_DRAW_SEED = 42  # the fixed test set is one draw, the same for every run of the grid
 
@@ -377,6 +379,7 @@ ARM_ORDER = {"none": 0, "hokkaido": 1, "kaikoura": 2}
 def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "", flagged: tuple = ()) -> None:
     """Each metric against the training size, one line per pretraining arm; error bars ±1 std over seeds
     where there is more than one seed. `flagged`: arms whose stage-1 classifier the sanity pass flagged."""
+    from landslides.plots import add_footer, arm_color, plt, save_figure, spread_phrase
     summary = summarize(tidy[tidy.split == "test"], ["pretraining", "size", "metric"])
     sizes = sorted(summary["size"].astype(str).unique(), key=size_order)
     x_of = {s: i for i, s in enumerate(sizes)}
@@ -424,6 +427,7 @@ def plot_maps(prediction_files: list[str], runs: list[dict], n_chips: int, pixel
     """Predicted probability with the true outline: landslide-free chips, then landslide chips, for the
     first seed and the largest training size of each pretraining arm (rows). `flagged`: arms whose stage-1
     classifier the sanity pass flagged."""
+    from landslides.plots import add_footer, chip_panel, plt, save_figure
     largest = max((r["params"]["size"] for r in runs), key=size_order)
     first_seed = min(r["params"]["seed"] for r in runs)
     chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True)

@@ -41,11 +41,13 @@ from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics
 from landslides.models import build_model, segmentation_spec
 from landslides.normalization import domain_stats, normalize
-from landslides.plots import add_footer, plt, save_figure
 from landslides.published import REFINE
 from landslides.report import NOT_REPORTED
 from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
 from landslides.train import Split, fit, predict
+
+# landslides.plots (matplotlib) is imported inside the plotting functions: a training job draws nothing,
+# and matplotlib would add about half a second to the start-up of every job.
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +361,7 @@ def comparison(table1: pd.DataFrame, table2: pd.DataFrame) -> pd.DataFrame:
 def plot_f1_rounds(runs: list[dict], ensembles: list[dict], png: str, pdf: str, source: str = "") -> None:
     """Ensemble F1 per round on val and test (lines), members (dots), the paper's test F1 (dashed) over the rounds
     this run has; the paper's later rounds are named in the legend, not drawn past our last round."""
+    from landslides.plots import add_footer, plt, save_figure
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
     rounds = [e["params"]["round"] for e in ensembles]
     members = set(ensembles[0]["params"]["members"]) if ensembles else set()
@@ -409,6 +412,7 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
                      pdf: str, source: str = "") -> None:
     """Test patches with the most landslide pixels (val when test has no labels): RGB, label, the
     ensemble probability of the first and the last round."""
+    from landslides.plots import add_footer, plt, save_figure
     first, last = read_predictions(ensemble_files[0]), read_predictions(ensemble_files[-1])
     split = "test" if "label" in first["test"] else "val"
     labels = first[split]["label"]
@@ -437,6 +441,7 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
 def plot_sample_maps(ensemble_files: list[str], sample_path: str | Path | None, png: str, pdf: str,
                      source: str = "") -> None:
     """The real sample patches (no labels exist): RGB beside the round-0 and last-round probability."""
+    from landslides.plots import add_footer, plt, save_figure
     samples = read_samples(sample_path)
     last = read_predictions(ensemble_files[-1])
     if samples is None or "samples" not in last:
@@ -504,6 +509,7 @@ def plot_pseudo_labels(runs: list[dict], ensemble_files: list[str], pseudo: dict
                        source: str = "") -> None:
     """Per refinement round: how much of the target images the pseudo-labels cover, how many of them say
     landslide (against the true landslide fraction), and how right they are."""
+    from landslides.plots import add_footer, plt, save_figure
     frame = pseudo_label_frame(runs, ensemble_files, pseudo)
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
     colors = {"val": "#1b9e77", "test": "#d95f02"}
@@ -577,6 +583,7 @@ SPLIT_COLORS = {"train": "#1b9e77", "val": "#7570b3", "test": "#d95f02"}
 
 def plot_class_ratio(stats: dict[str, dict], png: str, pdf: str, source: str = "") -> None:
     """After Zhao et al. Fig. 1b: the landslide share of the pixels of each split, with the class ratio."""
+    from landslides.plots import add_footer, plt, save_figure
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     names = list(stats)
     shares = {split: 100 * s["landslide_pixels"] / max(s["pixels"], 1) for split, s in stats.items()
@@ -603,6 +610,7 @@ def plot_class_ratio(stats: dict[str, dict], png: str, pdf: str, source: str = "
 def plot_band_statistics(stats: dict[str, dict], png: str, pdf: str, source: str = "") -> None:
     """After Zhao et al. Fig. 2: per band, the mean ± std of every pixel of each split: the shift between the
     source (train) and the target (val, test) domains."""
+    from landslides.plots import add_footer, plt, save_figure
     bands = list(BAND_NAMES)
     cols = 7
     rows = math.ceil(len(bands) / cols)

@@ -38,7 +38,6 @@ from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics, classification_metrics
 from landslides.models import build_model, patch_classifier_spec, segmentation_spec
 from landslides.normalization import ChannelStats, fit_channel_stats, normalize
-from landslides.plots import add_footer, add_scale_bar, plt, save_figure
 from landslides.predict import covering_starts, predict_area  # noqa: F401  (covering_starts: public here)
 from landslides.published import RIDGEI
 from landslides.runs import Job, RunFiles, save_model, start_job
@@ -55,6 +54,9 @@ from landslides.scene.tiles import (
     split_tile_folder,
 )
 from landslides.train import Split, fit, predict
+
+# landslides.plots (matplotlib) is imported inside the plotting functions: a training job draws nothing,
+# and matplotlib would add about half a second to the start-up of every job.
 
 METHODS = ("classifier", "deeplab", "anomaly")
 
@@ -521,6 +523,7 @@ def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf
     For a tile folder: a grid, one row per shown test tile (see _figure_tiles) and the same five columns;
     north arrow and scale bar only where the tiles are georeferenced.
     """
+    from landslides.plots import add_footer, add_scale_bar, plt, save_figure
     if parts.tiles:
         _plot_tile_grid(parts, map_paths, png, pdf, source)
         return
@@ -570,6 +573,7 @@ def _figure_tiles(areas: list[Area], count: int = FIGURE_TILES) -> list[int]:
 
 
 def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "") -> None:
+    from landslides.plots import add_footer, add_scale_bar, plt, save_figure
     maps = {method: _read_map_and_transform(map_paths[method]) for method in METHODS}
     shown = _figure_tiles(parts.test)
     columns = ["image", "ground truth"] + [TITLES[method] for method in METHODS]

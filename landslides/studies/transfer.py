@@ -14,12 +14,14 @@ from landslides.geo import mosaic_chips, pixel_size, write_geotiff
 from landslides.losses import build_loss
 from landslides.metrics import ScoreHistogram
 from landslides.models import build_model, segmentation_spec
-from landslides.plots import add_footer, arm_color, bar_with_errors, chip_panel, plt, save_figure, spread_phrase
 from landslides.published import TRANSFER_AUPRC
 from landslides.report import NOT_REPORTED
 from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
 from landslides.sar.selection import channel_stats, require_chips, select_chips, to_split
 from landslides.train import evaluate, fit, predict
+
+# landslides.plots (matplotlib) is imported inside the plotting functions: a training job draws nothing,
+# and matplotlib would add about half a second to the start-up of every job.
 
 
 def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, probability_map: str, *,
@@ -125,6 +127,7 @@ def printed_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
     """Bars: our AUPRC per arm (mean over seeds); black ticks: the paper's Table 1; dashed: no-skill."""
+    from landslides.plots import add_footer, arm_color, bar_with_errors, plt, save_figure, spread_phrase
     summary = summarize(tidy[tidy.metric == "auprc"], ["features", "augmentation", "split"])
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
     for ax, (split, title) in zip(axes, (("val", "training region (validation chips)"), ("test", "test region")),
@@ -182,6 +185,7 @@ def chip_auprc_frame(prediction_files: list[str], runs: list[dict]) -> pd.DataFr
 def plot_chip_auprc(prediction_files: list[str], runs: list[dict], png: str, pdf: str, source: str = "") -> None:
     """The spread behind Table 1: per-chip AUPRC of every arm (all seeds), validation chips and test chips, with
     each chip's no-skill level (its landslide pixel fraction) for reference."""
+    from landslides.plots import add_footer, arm_color, plt, save_figure
     frame = chip_auprc_frame(prediction_files, runs)
     arms = list(dict.fromkeys(arm_label(r["params"]["features"], r["params"]["augmentation"]) for r in runs))
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharey=True)
@@ -219,6 +223,7 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
     """Figure 1: predicted probability with the true landslide outline, chips of both regions, for the
     first seed's run of each arm (rows) and the chips with the most landslide pixels (columns): first the
     validation chips of the training region, then the test chips of the test region."""
+    from landslides.plots import add_footer, chip_panel, plt, save_figure
     first_seed = min(r["params"]["seed"] for r in runs)
     chosen = [(f, r) for f, r in zip(prediction_files, runs, strict=True) if r["params"]["seed"] == first_seed]
     data = [read_predictions(f) for f, _ in chosen]
