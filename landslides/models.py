@@ -23,21 +23,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from landslides.errors import InputError
 from landslides.siamese import ChipClassifier, Segmenter
 
-ARCHITECTURES = {
-    "unet": smp.Unet,
-    "unetplusplus": smp.UnetPlusPlus,
-    "deeplabv3plus": smp.DeepLabV3Plus,
-    "segformer": smp.Segformer,
-}
+# Config `arch` -> segmentation-models-pytorch class name.
+ARCHITECTURES = {"unet": "Unet", "unetplusplus": "UnetPlusPlus", "deeplabv3plus": "DeepLabV3Plus",
+                 "segformer": "Segformer"}
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)  # smp's U-Net default, cut to the encoder depth
 
 
@@ -65,9 +60,21 @@ def build_model(spec: dict, weights: str | Path | None = None) -> nn.Module:
     return model
 
 
+def _smp():
+    """segmentation-models-pytorch, imported on first use: with timm and torchvision it adds about 1.5 s to
+    a job's start-up, and pretrain's jobs, whose networks are plain torch, never need it."""
+    import segmentation_models_pytorch as smp
+
+    return smp
+
+
+def _imagenet_settings(encoder: str) -> dict:
+    return _smp().encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet") or {}
+
+
 def imagenet_fetch_command(encoder: str) -> str:
     """The one line that fetches an encoder's ImageNet weights into the Hugging Face cache (with internet)."""
-    settings = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet", {})
+    settings = _imagenet_settings(encoder)
     repo, revision = settings.get("repo_id", f"smp-hub/{encoder}.imagenet"), settings.get("revision")
     return (f"python -c \"from huggingface_hub import hf_hub_download; print(hf_hub_download('{repo}', "
             f"'model.safetensors', revision={revision!r}))\"")
@@ -81,8 +88,8 @@ def resolve_weights(weights: str | Path, encoder: str) -> Path:
     folder = os.environ.get("LANDSLIDES_WEIGHTS_DIR")
     if folder and (Path(folder) / f"{encoder}.imagenet.safetensors").is_file():
         return Path(folder) / f"{encoder}.imagenet.safetensors"
-    settings = smp.encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet")
-    if settings and "repo_id" in settings:
+    settings = _imagenet_settings(encoder)
+    if "repo_id" in settings:
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -127,7 +134,7 @@ def _segmentation(spec: dict) -> nn.Module:
             raise InputError(f"encoder '{encoder}' needs the input size (model spec key input_size)")
         kwargs["img_size"] = scaled_size(spec["input_size"], scale)[0]
     try:
-        net = ARCHITECTURES[arch](**kwargs)
+        net = getattr(_smp(), ARCHITECTURES[arch])(**kwargs)
     except (KeyError, ValueError, RuntimeError) as err:
         raise InputError(f"cannot build {arch} with encoder '{encoder}': {err}") from err
     return ScaledModel(net, scale) if scale != 1.0 else net
@@ -158,6 +165,8 @@ def scaled_size(size: int, scale: float) -> tuple[int, int]:
 
 def _patch_classifier(spec: dict) -> nn.Module:
     """torchvision ResNet50, random init, two logits (no landslide / landslide)."""
+    import torchvision  # here, not at the top: only this network needs it (see _smp)
+
     model = torchvision.models.resnet50(weights=None, num_classes=2)
     if spec["in_channels"] != 3:
         model.conv1 = nn.Conv2d(spec["in_channels"], 64, kernel_size=7, stride=2, padding=3, bias=False)
