@@ -376,8 +376,9 @@ def check_run(metrics_path: str | Path, metric: str | None = None) -> list[tuple
                                  f"every validation metric stayed at its initial value in all {epochs} epochs"))
     best = run.get("best_epoch")
     if best == 0 and epochs >= 3:
-        problems.append(("selected epoch 0", f"the selected model is epoch 0 of {epochs}: training never improved "
-                                             "the validation metric"))
+        problems.append(("selected epoch 0", f"the selected model is epoch 0 of {epochs}: no later epoch beat the "
+                                             "validation metric after the first (a learning rate too high for the "
+                                             "schedule, or too few epochs to tell)"))
     for split in ("train", "val", "test"):
         m = run.get(split) or {}
         recall, precision = m.get("recall"), m.get("precision")
