@@ -13,8 +13,10 @@ process, on synthetic tensors of the setup's shapes:
 
 - full loop: one epoch of `fit`'s own epoch function (`train_one_epoch`: index the in-memory tensors,
   augment on the device, forward, loss, backward, optimizer step); bare model: forward + backward of the
-  same model on one fixed batch (no indexing, augmentation, loss or optimizer); samples/s as medians of
-  interleaved repeats, so that a slow spell of the machine hits both, and their ratio;
+  same model on one fixed batch (no indexing, augmentation, loss or optimizer); model+optimizer: bare plus
+  the config's optimizer step (what the model and its optimizer alone can do: the reference the loop's
+  own overhead, data, loss and augmentation, is measured against); samples/s as medians of interleaved
+  repeats, so that a slow spell of the machine hits all three, and the loop's ratio to each;
 - eval: forward passes at the eval batch size, as the per-epoch validation and the final predictions run;
 - FLOPs of one training step (forward + backward, `torch.utils.flop_counter.FlopCounterMode`) and the
   achieved TFLOP/s of the bare model and of the loop; the first step's time (cuDNN autotuning, and the
@@ -91,8 +93,10 @@ def synthetic_split(n: int, channels: int, size: int, seed: int = 0, target: str
     return Split(images, mask)
 
 
-def bare_model_rate(model, batch: Split, device, steps: int) -> float:
-    """Samples per second of forward + backward alone (gradients freed each step, as the loop does)."""
+def bare_model_rate(model, batch: Split, device, steps: int, optimizer=None) -> float:
+    """Samples per second of forward + backward alone (gradients freed each step, as the loop does); with
+    `optimizer`, plus its step: what the model and its optimizer alone can do, without data, loss or
+    augmentation."""
     images = batch.images.to(device)
     if device.type == "cuda":
         images = images.contiguous(memory_format=torch.channels_last)
@@ -103,6 +107,8 @@ def bare_model_rate(model, batch: Split, device, steps: int) -> float:
         model.zero_grad(set_to_none=True)
         with autocast(device):
             model(images).float().mean().backward()
+        if optimizer is not None:
+            optimizer.step()
     _sync(device)
     return steps * images.shape[0] / (time.perf_counter() - started)
 
@@ -117,23 +123,26 @@ def full_loop_rate(model, data: Split, cfg: dict, device, augment, optimizer, lo
 
 
 def measure(model, data: Split, cfg: dict, device, augment, repeats: int,
-            loss_fn: Callable | None = None) -> tuple[list[float], list[float]]:
-    """Bare and full rates, interleaved `repeats` times after one warm-up of each, so that a slow spell
-    of the machine hits both alike; the caller compares medians. `model` may be a compiled module (the
-    warm-up then includes compilation); the optimizer takes its parameters either way."""
+            loss_fn: Callable | None = None) -> tuple[list[float], list[float], list[float]]:
+    """Bare, bare + optimizer step, and full rates, interleaved `repeats` times after one warm-up of each,
+    so that a slow spell of the machine hits all alike; the caller compares medians. `model` may be a
+    compiled module (the warm-up then includes compilation); the optimizers take its parameters either way."""
     batch = cfg["batch_size"]
     first = Split(data.images[:batch], data.target[:batch])
     steps = len(data) // batch
     optimizer = build_optimizer(model, cfg)
+    own_optimizer = build_optimizer(model, cfg)  # the plain step's, so the loop's state is not touched
     loss_fn = loss_fn or build_loss(cfg["loss"])
     data = data.to(device)
     bare_model_rate(model, first, device, 2)
+    bare_model_rate(model, first, device, 2, own_optimizer)
     full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=0)
-    bare, full = [], []
+    bare, step, full = [], [], []
     for repeat in range(repeats):
         bare.append(bare_model_rate(model, first, device, steps))
+        step.append(bare_model_rate(model, first, device, steps, own_optimizer))
         full.append(full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=repeat + 1))
-    return bare, full
+    return bare, step, full
 
 
 def eval_rate(model, images: torch.Tensor, batch_size: int, device, output: Callable, repeats: int) -> float:
@@ -553,6 +562,7 @@ class Result:
     model_gb: float  # peak memory of the model's training step (weights, gradients, optimizer, activations)
     memory_measured: bool
     first_step_s: float = 0.0  # the first forward + backward, compilation included
+    step: list[float] = field(default_factory=list)  # bare + the optimizer's step
 
     @property
     def batch(self) -> int:
@@ -594,7 +604,7 @@ def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int,
     started = time.perf_counter()  # the first step: cuDNN autotuning, and compilation when asked for
     bare_model_rate(trained, Split(data.images[:batch], data.target[:batch]), device, 1)
     first_step_s = time.perf_counter() - started
-    bare, full = measure(trained, data, cfg, device, augment, repeats, loss_fn=setup.loss_fn)
+    bare, step, full = measure(trained, data, cfg, device, augment, repeats, loss_fn=setup.loss_fn)
     if device.type == "cuda":
         _sync(device)
         # The benchmark's own data tensors are not the job's (its data set is added per setup).
@@ -607,7 +617,7 @@ def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int,
     seconds = checkpoint_seconds(model, optimizer)
     evaluated = synthetic_split(cfg["eval_batch_size"] * 2, setup.channels, setup.size, seed=1).images
     rate = eval_rate(model, evaluated, cfg["eval_batch_size"], device, setup.output, repeats)
-    return Result(setup, bare, full, rate, flops, seconds, max(model_gb, 0.0), measured, first_step_s)
+    return Result(setup, bare, full, rate, flops, seconds, max(model_gb, 0.0), measured, first_step_s, step)
 
 
 def projection(result: Result, job_overhead: float) -> list[dict]:
@@ -741,20 +751,23 @@ def main(argv=None) -> None:
     print(f"# {time.strftime('%Y-%m-%d')} torch {torch.__version__} device {name} config {args.config} "
           f"compile={args.compile} batches/epoch={args.batches} repeats={args.repeats}"
           + (f" TINY ({TINY_SIZE} px, batch <= {TINY_BATCH})" if args.tiny else ""))
-    print("| setup | model | input | batch | bare samples/s | loop samples/s | loop/bare | eval samples/s | "
-          "GFLOP/step | TFLOP/s bare | TFLOP/s loop | first step s | peak GB | gpu_share |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| setup | model | input | batch | bare samples/s | loop samples/s | loop/bare | model+optimizer "
+          "samples/s | loop/(model+optimizer) | eval samples/s | GFLOP/step | TFLOP/s bare | TFLOP/s loop | "
+          "first step s | peak GB | gpu_share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for setup in chosen:
         configure_torch(args.threads or setup.training["threads"], device)
         result = run_setup(setup, device, batches=args.batches, repeats=args.repeats, compile_mode=compile_mode)
         results.append(result)
         bare, full = float(np.median(result.bare)), float(np.median(result.full))
+        step = float(np.median(result.step)) if result.step else float("nan")
         samples = max((w.train + w.val for w in setup.work), default=0)
         peak = result.peak_gb(samples)
         print(f"| {setup.name} | {setup.model} | {setup.channels}x{setup.size}x{setup.size} | {result.batch} | "
               f"{bare:.2f} ({min(result.bare):.2f}-{max(result.bare):.2f}) | "
               f"{full:.2f} ({min(result.full):.2f}-{max(result.full):.2f}) | {full / bare:.3f} | "
+              f"{step:.2f} | {full / step:.3f} | "
               f"{result.eval_rate:.1f} | {result.flops / 1e9:.1f} | {result.tflops(bare):.3f} | "
               f"{result.tflops(full):.3f} | {result.first_step_s:.1f} | "
               f"{peak:.1f}{'' if result.memory_measured else ' est'} | "
