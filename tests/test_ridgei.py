@@ -16,7 +16,7 @@ import yaml
 from affine import Affine
 from PIL import Image
 
-from landslides import anomaly
+from landslides import anomaly, plots
 from landslides.config import validate_config
 from landslides.errors import InputError
 from landslides.metrics import classification_metrics
@@ -313,7 +313,7 @@ def test_class_grouped_crops_of_different_sizes_run_end_to_end(scene_files, tmp_
     assert max(height, width) / min(height, width) < 3
     assert height * width < 2 * sum(a.label.size for a in parts.test)  # little empty space
     scale_bars = []
-    monkeypatch.setattr(ridgei, "add_scale_bar", lambda *args: scale_bars.append(args))
+    monkeypatch.setattr(plots, "add_scale_bar", lambda *args: scale_bars.append(args))
     maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei.METHODS}
     ridgei.plot_qualitative(parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
     with Image.open(tmp_path / "q.png") as figure:
@@ -351,7 +351,7 @@ def test_georeferenced_tiles_split_by_position_keep_their_grid(scene_files, tmp_
     with rioxarray.open_rasterio(maps.detection) as data:
         assert data.rio.crs == parts.crs and data.rio.transform().c == min(east["test"])
     scale_bars = []
-    monkeypatch.setattr(ridgei, "add_scale_bar", lambda *args: scale_bars.append(args))
+    monkeypatch.setattr(plots, "add_scale_bar", lambda *args: scale_bars.append(args))
     paths = {method: str(maps.detection) for method in ridgei.METHODS}
     ridgei.plot_qualitative(tiles, paths, tmp_path / "q.png", tmp_path / "q.pdf")
     assert len(scale_bars) == min(len(tiles.test), ridgei.FIGURE_TILES)

@@ -175,8 +175,8 @@ def test_benchmark_measures_both_paths_and_trains_the_model():
 
     model = tiny_model()
     before = [p.detach().clone() for p in model.parameters()]
-    bare, full = measure(model, tiny_data(8), dict(TRAINING), select_device("cpu"), None, repeats=2)
-    assert len(bare) == len(full) == 2 and min(bare + full) > 0
+    bare, step, full = measure(model, tiny_data(8), dict(TRAINING), select_device("cpu"), None, repeats=2)
+    assert len(bare) == len(step) == len(full) == 2 and min(bare + step + full) > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
