@@ -1,8 +1,8 @@
-"""Atomic file writes: every output appears whole or not at all.
+"""Atomic writes: every output, file or folder, appears whole or not at all.
 
-Each writer writes a temporary file beside the target (same folder, so the rename stays on one
-filesystem) and renames it over the target at the end; an interrupted or failed write leaves the
-target untouched and removes its temporary file.
+Each writer writes a temporary file (or folder) beside the target (same folder, so the rename stays on
+one filesystem) and renames it over the target at the end; an interrupted or failed write leaves the
+target untouched and removes its temporary.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,53 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """An empty temporary folder `<path>.tmp-<pid>` to fill instead of `path`; it replaces `path` (and
+    whatever `path` held) when the block succeeds. Temporaries left by writers that died are removed first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_dir(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(src: Path, dest: Path) -> None:
+    """Move folder `src` to `dest`, replacing whatever `dest` was; `dest` is never half-written."""
+    if dest.exists():
+        old = dest.with_name(f"{dest.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        os.replace(src, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dest)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete `<path>.tmp-<pid>` leftovers of writers that died; a live writer's temporary is left alone."""
+    for tmp in path.parent.glob(f"{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def write_text(text: str, path: str | Path) -> None:

@@ -13,15 +13,13 @@ z(B8) - z(B4), and of pixels dark in both B8 and B11), so synthetic spectra sit 
 the samples' mean spectrum is a mixture of those endmembers (COMPOSITION), which patches draw around.
 """
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from landslides.errors import InputError
+from landslides.files import atomic_dir
 from landslides.l4s.dataset import N_BANDS, SPLIT_DIRS
 
 # Per-band mean/std of the 14 real sample patches (B1..B12 without B8A, slope, dem), released scale.
@@ -213,10 +211,8 @@ def write_synthetic_l4s(
     root = Path(root)
     if root.exists() and any(root.iterdir()):
         raise InputError(f"{root}: output folder exists and is not empty")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     fractions = {}
-    try:
+    with atomic_dir(root) as tmp:
         counts = {"train": n_train, "val": n_val, "test": n_test}
         for split_index, (split, count) in enumerate(counts.items()):
             params = _split_params(seed, split_index)
@@ -232,10 +228,4 @@ def write_synthetic_l4s(
                 _write_h5(mask_dir / f"mask_{n}.h5", "mask", mask)
                 landslide_pixels += int(mask.sum())
             fractions[split] = landslide_pixels / max(1, count * size * size)
-        if root.exists():
-            root.rmdir()  # empty, checked above
-        os.replace(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return fractions

@@ -14,7 +14,6 @@ without the private data:
 Same seed and arguments give the same arrays and the same GeoTIFF bytes.
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import xarray as xr
 from affine import Affine
 from PIL import Image, ImageDraw, ImageFilter
 
+from landslides.files import atomic_path
 from landslides.scene.noise import fractal_noise, hillshade, slope_degrees
 
 DEFAULT_CRS = "EPSG:32654"  # UTM 54N, covers Hokkaido
@@ -99,13 +99,8 @@ def write_scene(image: xr.DataArray, label: xr.DataArray, image_path, label_path
 
 def _write_geotiff_atomically(array: xr.DataArray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix or '.tif'}")
-    try:
+    with atomic_path(path) as tmp:
         array.rio.to_raster(tmp, driver="GTiff", compress="DEFLATE", tiled=True)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def simulate_layers(

@@ -1,0 +1,42 @@
+"""Atomic writes (landslides/files.py): an output appears whole or not at all, file or folder."""
+
+import os
+
+import pytest
+
+from landslides.files import atomic_dir, atomic_path, write_json
+
+
+def test_failed_file_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json({"a": 1}, target)
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_folder_replaces_the_old_one_only_when_complete(tmp_path):
+    target = tmp_path / "store.zarr"
+    with atomic_dir(target) as tmp:
+        (tmp / "old").write_text("1")
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "new").write_text("2")
+        raise RuntimeError("killed mid-write")
+    assert [p.name for p in target.iterdir()] == ["old"]
+    with atomic_dir(target) as tmp:
+        (tmp / "new").write_text("2")
+    assert [p.name for p in target.iterdir()] == ["new"]
+    assert [p.name for p in tmp_path.iterdir()] == ["store.zarr"]
+
+
+def test_folder_temporaries_of_dead_writers_are_removed(tmp_path):
+    target = tmp_path / "store.zarr"
+    dead = tmp_path / "store.zarr.tmp-999999999"  # no such process
+    live = tmp_path / f"store.zarr.tmp-{os.getppid()}"  # a running process's temporary stays
+    dead.mkdir()
+    live.mkdir()
+    with atomic_dir(target) as tmp:
+        (tmp / "chunk").write_text("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["store.zarr", live.name])
