@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from landslides.errors import InputError
+from landslides.files import replace_path
 
 BLOCK = 1 << 20  # bytes per read while streaming
 # Errors worth another try: the network, the server (urllib's HTTPError is an OSError too), a body cut
@@ -80,7 +80,7 @@ def fetch_archive(url: str, dest: str | Path, *, checksum: str | None, retries: 
                 # The message names the unpacked copy, which is deleted below: name the archive instead.
                 inside = str(err).replace(str(unpacked), archive_name(url))
                 raise InputError(f"download {url}: {inside}") from err
-        _move_into_place(entry, dest)
+        replace_path(entry, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest
@@ -186,19 +186,3 @@ def _select_entry(unpacked: Path, member: str | None, url: str) -> Path:
         return unpacked  # the zip holds a zarr store's contents without a wrapping folder
     names = ", ".join(p.name for p in entries) or "nothing"
     raise InputError(f"download {url}: cannot tell which entry to keep (archive has: {names})")
-
-
-def _move_into_place(entry: Path, dest: Path) -> None:
-    """Rename `entry` onto `dest`, replacing an older `dest` only once the new one is complete."""
-    if not dest.exists() and not dest.is_symlink():
-        os.replace(entry, dest)
-        return
-    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    if old.is_dir():
-        shutil.rmtree(old)
-    os.replace(dest, old)
-    os.replace(entry, dest)
-    if old.is_dir() and not old.is_symlink():
-        shutil.rmtree(old)
-    else:
-        old.unlink()

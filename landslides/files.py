@@ -39,27 +39,34 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     whatever `path` held) when the block succeeds. Temporaries left by writers that died are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
+    remove_stale_temporaries(path)  # this process's own earlier temporary included
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
-        replace_dir(tmp, path)
+        replace_path(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def replace_dir(src: Path, dest: Path) -> None:
-    """Move folder `src` to `dest`, replacing whatever `dest` was; `dest` is never half-written."""
-    if dest.exists():
-        old = dest.with_name(f"{dest.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
+def replace_path(src: Path, dest: Path) -> None:
+    """Rename `src` (a file or folder) onto `dest`, replacing whatever `dest` was (a file, a folder or a link)
+    only once `src` is complete: `dest` is never half-written."""
+    if not dest.exists() and not dest.is_symlink():
         os.replace(src, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dest)
+        return
+    old = dest.with_name(f"{dest.name}.old-{os.getpid()}")
+    _remove(old)
+    os.replace(dest, old)
+    os.replace(src, dest)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def remove_stale_temporaries(path: Path) -> None:

@@ -21,6 +21,7 @@ ARM_COLORS = {
 # Probability maps: magma, grey where there are no data (outside the extraction mask), so that a white scale bar
 # reads there too.
 PROBABILITY_CMAP = matplotlib.colormaps["magma"].with_extremes(bad="#c8c8c8")
+FOOTER_GAP_IN = 0.08  # between the lowest drawn element and the footer text
 # White strokes with a black rim: readable on dark and on bright images alike.
 OUTLINED = [path_effects.withStroke(linewidth=2.2, foreground="black")]
 
@@ -41,7 +42,7 @@ def add_footer(fig, text: str, fontsize: float = 7) -> None:
     left = max(drawn.x0 / width_in, 0.0)
     chars = max(40, int((drawn.x1 - drawn.x0) * 72 / (fontsize * 0.55)))
     wrapped = "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
-    fig.text(left, drawn.y0 / height_in - 0.02 / height_in * 4, wrapped, ha="left", va="top", fontsize=fontsize,
+    fig.text(left, (drawn.y0 - FOOTER_GAP_IN) / height_in, wrapped, ha="left", va="top", fontsize=fontsize,
              color="#333333", transform=fig.transFigure)
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from landslides.files import atomic_dir, atomic_path, write_json
+from landslides.files import atomic_dir, atomic_path, replace_path, write_json
 
 
 def test_failed_file_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
@@ -40,3 +40,22 @@ def test_folder_temporaries_of_dead_writers_are_removed(tmp_path):
     with atomic_dir(target) as tmp:
         (tmp / "chunk").write_text("x")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["store.zarr", live.name])
+
+
+def test_replace_path_takes_the_place_of_a_file_or_a_link(tmp_path):
+    """A download's kept entry replaces whatever stood there before: an older file, or a symlink to elsewhere."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_text("not ours to delete")
+    for old in ("file", "link"):
+        dest, new = tmp_path / f"cube-{old}", tmp_path / f"new-{old}"
+        if old == "file":
+            dest.write_text("old")
+        else:
+            dest.symlink_to(elsewhere)
+        new.mkdir()
+        (new / "chunk").write_text("x")
+        replace_path(new, dest)
+        assert dest.is_dir() and not dest.is_symlink() and [p.name for p in dest.iterdir()] == ["chunk"]
+    assert (elsewhere / "keep").read_text() == "not ours to delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cube-file", "cube-link", "elsewhere"]
