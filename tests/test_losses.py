@@ -9,6 +9,7 @@ import torch
 from landslides.errors import InputError
 from landslides.losses import (
     LOSSES,
+    _stable_argsort,
     build_loss,
     cross_entropy,
     default_min_kept,
@@ -406,3 +407,18 @@ def test_reference_table_covers_every_loss():
 def test_default_min_kept_on_tensors_equals_python():
     for n in [0, 1, 9, 10, 11, 99, 100, 101, 16384, 262143, 262144, 10**7 + 9]:
         assert int(default_min_kept(torch.tensor(n))) == default_min_kept(n), n
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_cpu_radix_argsort_equals_float_stable_sort(descending):
+    """The CPU path sorts float32 keys as int32 bits; it must give torch's stable float sort's permutation,
+    ties (including -0.0 against 0.0), negatives and infinities included, row by row."""
+    gen = torch.Generator().manual_seed(3)
+    key = torch.randint(-5, 6, (3, 2, 500), generator=gen).float() / 4  # many ties, negatives
+    key[0, 0, :20] = -0.0
+    key[0, 0, 20:40] = 0.0
+    key[1, 1, ::7] = torch.inf
+    key[2, 0, ::5] = -torch.inf
+    key[2, 1] = torch.randn(500, generator=gen) * 1e-30  # tiny magnitudes of both signs
+    expected = torch.sort(key, dim=-1, descending=descending, stable=True).indices
+    assert torch.equal(_stable_argsort(key, descending=descending), expected)
