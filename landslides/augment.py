@@ -10,7 +10,9 @@ checks them against kornia), written in plain tensor operations so that a batch 
 without the host ever waiting for it: random draws are made on the batch's device, every sample's
 transform is computed with fixed-shape ops (per-sample kernels in a grouped convolution, crops as
 index gathers) and `torch.where` picks the transformed or the original sample. kornia itself reads
-its random parameters back to the host (`.item()`, `.tolist()`) once they live on the GPU.
+its random parameters back to the host (`.item()`, `.tolist()`) once they live on the GPU. On the CPU,
+where reading a draw costs nothing, the same draws are read: only the chosen samples are blurred and a
+batch that is not cropped skips the crop (the same values, a third less time for the transfer batches).
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ _SNAP = 2.0**20
 def _per_sample(apply: torch.Tensor) -> torch.Tensor:
     """(N,) bool -> (N, 1, 1, 1) for torch.where over (N, C, H, W)."""
     return apply.view(-1, 1, 1, 1)
+
+
+def _blend(apply: torch.Tensor, transform, images: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+    """`images` with `transform(images, *params)` in the samples where `apply` (N,) is true; `params` are
+    per-sample (N,) tensors.
+
+    On a device every sample is transformed and torch.where picks (no branch on a drawn value). On the CPU,
+    where reading `apply` costs nothing, only the chosen samples are transformed: the same values for a
+    fraction of the work (a blur with p = 0.5 touches half the batch).
+    """
+    if images.device.type != "cpu":
+        return torch.where(_per_sample(apply), transform(images, *params), images)
+    chosen = apply.nonzero()[:, 0]
+    if chosen.numel() == 0:
+        return images
+    out = images.clone()
+    out[chosen] = transform(images[chosen], *(param[chosen] for param in params))
+    return out
 
 
 def _uniform(n: int, low: float, high: float, device: torch.device) -> torch.Tensor:
@@ -232,23 +252,26 @@ class SarAugmentation(nn.Module):
         if self.blur_p > 0:
             apply = torch.rand(n, device=device) < self.blur_p
             sigma = _uniform(n, *self.blur_sigma, device)
-            images = torch.where(_per_sample(apply), gaussian_blur(images, sigma, self.blur_kernel), images)
+            images = _blend(apply, lambda x, s: gaussian_blur(x, s, self.blur_kernel), images, sigma)
         if self.motion_p > 0:
             apply = torch.rand(n, device=device) < self.motion_p
             angle = _uniform(n, -self.motion_angle, self.motion_angle, device)
             direction = _uniform(n, -self.motion_direction, self.motion_direction, device)
-            blurred = motion_blur(images, angle, direction, self.motion_kernel)
-            images = torch.where(_per_sample(apply), blurred, images)
+            images = _blend(apply, lambda x, a, d: motion_blur(x, a, d, self.motion_kernel), images, angle, direction)
         images = self.noise(images)
         if self.crop_p > 0:
             apply = torch.rand(1, device=device) < self.crop_p  # one draw for the batch, as kornia's p_batch
             boxes = random_crop_boxes(n, images.shape[-2], images.shape[-1], self.crop_scale, self.crop_ratio,
                                       device)
+            if device.type == "cpu" and not apply and images.shape[-1] == self.chip_size == images.shape[-2]:
+                return images, target  # not cropped this time: on the CPU the draw is read, the work skipped
             cropped, cropped_target = resized_crop(images, target, boxes, self.chip_size)
             if cropped.shape != images.shape:  # a shape that depends on a random draw is not allowed
                 if self.crop_p < 1:
                     raise ValueError(f"resized_crop to {self.chip_size} px on {tuple(images.shape[-2:])} px "
                                      "images changes their size, which needs p = 1")
+                return cropped, cropped_target
+            if device.type == "cpu":  # reached only when the batch is cropped
                 return cropped, cropped_target
             images = torch.where(apply.view(1, 1, 1, 1), cropped, images)
             target = torch.where(apply.view(1, 1, 1), cropped_target, target)

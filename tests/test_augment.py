@@ -240,3 +240,30 @@ def test_l4s_flips_and_rotations_permute_pixels_with_their_labels():
     assert torch.equal(out_target.flatten(1), target.flatten(1).gather(1, source))  # labels moved along
     assert torch.equal(out_images.flatten(2), images.flatten(2).gather(2, source[:, None].expand(-1, 14, -1)))
     assert torch.equal((out_target == IGNORE).sum((1, 2)), (target == IGNORE).sum((1, 2)))
+
+
+@pytest.mark.parametrize(("flip", "rot90"), [(True, True), (True, False), (False, True)])
+def test_l4s_cpu_moves_equal_the_device_gather(flip, rot90):
+    """The CPU's per-patch flips and turns move exactly the pixels the device path's index map gathers."""
+    images, target = l4s_batch()
+    torch.manual_seed(5)
+    moves = l4s._draw_moves(images.shape[0], images.device, flip=flip, rot90=rot90)
+    per_patch = l4s._move_each(images, target, *moves)
+    gathered = l4s._gather_pixels(images, target, l4s._index_map(images, *moves))
+    assert torch.equal(per_patch[0], gathered[0]) and torch.equal(per_patch[1], gathered[1])
+
+
+@pytest.mark.parametrize("chosen", ["some", "none", "all"])
+def test_sar_cpu_blend_equals_the_device_where(chosen):
+    """On the CPU the blurs run on the chosen samples only; the batch must equal the device path's
+    torch.where over the whole batch's transform."""
+    images, _ = batch(n=8)
+    gen = torch.Generator().manual_seed(1)
+    apply = {"some": torch.rand(8, generator=gen) < 0.5, "none": torch.zeros(8, dtype=torch.bool),
+             "all": torch.ones(8, dtype=torch.bool)}[chosen]
+    sigma, angle, direction = torch.rand(8, generator=gen) + 0.1, torch.rand(8) * 90 - 45, torch.rand(8) - 0.5
+    cases = [(lambda x, s: sar.gaussian_blur(x, s, 5), (sigma,)),
+             (lambda x, a, d: sar.motion_blur(x, a, d, 5), (angle, direction))]
+    for transform, params in cases:
+        expected = torch.where(apply.view(-1, 1, 1, 1), transform(images, *params), images)
+        torch.testing.assert_close(sar._blend(apply, transform, images, *params), expected, rtol=0, atol=1e-6)

@@ -2,11 +2,12 @@
 of the 12 Sentinel-2 bands only.
 
 Runs on the training device on a whole batch, each patch drawing its own transform from the global torch
-generator (which `fit` seeds per epoch, so augmented runs stay reproducible). Draws stay on the device and
-each patch's flips and rotation are selected with torch.where on a map of source pixels, applied with one
-gather: no branch on a drawn value, so the host never waits for the GPU. Geometric transforms move
-image and target together; the color perturbation never touches slope and DEM, which are terrain
-measurements, not reflectances.
+generator (which `fit` seeds per epoch, so augmented runs stay reproducible). Draws stay on the device and,
+on a GPU, each patch's flips and rotation are selected with torch.where on a map of source pixels, applied
+with one gather: no branch on a drawn value, so the host never waits for the GPU. On the CPU, where reading
+a draw costs nothing, each patch is flipped and rotated by itself instead (the same pixels, faster there).
+Geometric transforms move image and target together; the color perturbation never touches slope and DEM,
+which are terrain measurements, not reflectances.
 """
 
 from __future__ import annotations
@@ -14,33 +15,36 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+Pair = tuple[torch.Tensor, torch.Tensor]  # (images, target)
 N_SPECTRAL = 12  # B1..B12 come first in the benchmark's band order; slope and DEM are channels 12 and 13
 
 
-def _pixel_index(images: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) int64 map of each output pixel's source pixel (flat index): the identity."""
+def _draw_moves(n: int, device: torch.device, *, flip: bool, rot90: bool) -> tuple[torch.Tensor | None, ...]:
+    """Each patch's geometric draws, always in this order: a left-right flip and an up-down flip with
+    probability 1/2 each (when `flip`), then k quarter turns, k uniform in 0..3 (when `rot90`)."""
+    left_right = torch.rand(n, device=device) < 0.5 if flip else None
+    up_down = torch.rand(n, device=device) < 0.5 if flip else None
+    turns = torch.randint(0, 4, (n,), device=device) if rot90 else None
+    return left_right, up_down, turns
+
+
+def _index_map(images: torch.Tensor, left_right, up_down, turns) -> torch.Tensor:
+    """(N, H, W) int64 map of each output pixel's source pixel (flat index): the identity map flipped,
+    then rotated, per patch, selected with torch.where (no branch on a drawn value)."""
     n, _, h, w = images.shape
-    return torch.arange(h * w, device=images.device).view(1, h, w).expand(n, h, w)
-
-
-def _flip_index(index: torch.Tensor) -> torch.Tensor:
-    """Each patch's map flipped left-right and/or up-down with probability 1/2 each."""
-    for dim in (-1, -2):
-        flip = torch.rand(index.shape[0], device=index.device) < 0.5
-        index = torch.where(flip.view(-1, 1, 1), index.flip(dim), index)
+    index = torch.arange(h * w, device=images.device).view(1, h, w).expand(n, h, w)
+    for flip, dim in ((left_right, -1), (up_down, -2)):
+        if flip is not None:
+            index = torch.where(flip.view(-1, 1, 1), index.flip(dim), index)
+    if turns is not None:
+        rotated = index
+        for k in (1, 2, 3):
+            rotated = torch.where((turns == k).view(-1, 1, 1), torch.rot90(index, k, dims=(-2, -1)), rotated)
+        index = rotated
     return index
 
 
-def _rot90_index(index: torch.Tensor) -> torch.Tensor:
-    """Each patch's map rotated by k * 90 degrees, k uniform in 0..3."""
-    k = torch.randint(0, 4, (index.shape[0],), device=index.device)
-    out = index
-    for turns in (1, 2, 3):
-        out = torch.where((k == turns).view(-1, 1, 1), torch.rot90(index, turns, dims=(-2, -1)), out)
-    return out
-
-
-def _move_pixels(images: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _gather_pixels(images: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> Pair:
     """Apply a per-patch pixel map (N, H, W) to images and target alike: a pure permutation of pixels."""
     n, c, h, w = images.shape
     flat = index.reshape(n, 1, h * w)
@@ -49,14 +53,36 @@ def _move_pixels(images: torch.Tensor, target: torch.Tensor, index: torch.Tensor
     return images, target
 
 
-def random_flips(images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _move_each(images: torch.Tensor, target: torch.Tensor, left_right, up_down, turns) -> Pair:
+    """The same moves patch by patch with torch.flip and torch.rot90: on the CPU, where reading the draws
+    costs nothing, strided copies are about twice as fast as the index map's gathers (same pixels)."""
+    out_images, out_target = torch.empty_like(images), torch.empty_like(target)
+    for i in range(images.shape[0]):
+        dims = [dim for flip, dim in ((left_right, -1), (up_down, -2)) if flip is not None and bool(flip[i])]
+        k = int(turns[i]) if turns is not None else 0
+        image, label = images[i], target[i]
+        if dims:
+            image, label = image.flip(dims), label.flip(dims)
+        out_images[i] = torch.rot90(image, k, dims=(-2, -1))
+        out_target[i] = torch.rot90(label, k, dims=(-2, -1))
+    return out_images, out_target
+
+
+def _move_pixels(images: torch.Tensor, target: torch.Tensor, moves: tuple) -> Pair:
+    """Images and target moved by the drawn flips and turns; one gather on a device, per patch on the CPU."""
+    if images.device.type == "cpu":
+        return _move_each(images, target, *moves)
+    return _gather_pixels(images, target, _index_map(images, *moves))
+
+
+def random_flips(images: torch.Tensor, target: torch.Tensor) -> Pair:
     """Each patch flipped left-right and/or up-down with probability 1/2 each."""
-    return _move_pixels(images, target, _flip_index(_pixel_index(images)))
+    return _move_pixels(images, target, _draw_moves(images.shape[0], images.device, flip=True, rot90=False))
 
 
-def random_rot90(images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def random_rot90(images: torch.Tensor, target: torch.Tensor) -> Pair:
     """Each patch rotated by k * 90 degrees, k uniform in 0..3 (patches are square)."""
-    return _move_pixels(images, target, _rot90_index(_pixel_index(images)))
+    return _move_pixels(images, target, _draw_moves(images.shape[0], images.device, flip=False, rot90=True))
 
 
 def color_perturbation(images: torch.Tensor, *, p: float, gain: float, offset: float,
@@ -65,17 +91,17 @@ def color_perturbation(images: torch.Tensor, *, p: float, gain: float, offset: f
 
     Inputs are normalized (mean 0, std 1 per band), so a is a contrast factor 1 +- gain and b a brightness
     shift +- offset in band std units, both shared by the 12 bands (illumination changes all of them),
-    plus a small per-band gain jitter (atmosphere and sensor differ per band).
+    plus a small per-band gain jitter (atmosphere and sensor differ per band). A patch left alone gets
+    a = 1, b = 0, chosen on the small (N, 12, 1, 1) factors, so the image is read and written once.
     """
     n = images.shape[0]
     device, dtype = images.device, images.dtype
-    apply = (torch.rand(n, 1, 1, 1, device=device) < p).to(dtype)
+    apply = torch.rand(n, 1, 1, 1, device=device) < p
     a = 1.0 + gain * (2.0 * torch.rand(n, 1, 1, 1, device=device, dtype=dtype) - 1.0)
     a = a * (1.0 + band_jitter * (2.0 * torch.rand(n, N_SPECTRAL, 1, 1, device=device, dtype=dtype) - 1.0))
     b = offset * (2.0 * torch.rand(n, 1, 1, 1, device=device, dtype=dtype) - 1.0)
-    spectral = images[:, :N_SPECTRAL]
-    perturbed = apply * (a * spectral + b) + (1.0 - apply) * spectral
-    return torch.cat([perturbed, images[:, N_SPECTRAL:]], dim=1)
+    a, b = torch.where(apply, a, 1.0), torch.where(apply, b, 0.0)
+    return torch.cat([images[:, :N_SPECTRAL] * a + b, images[:, N_SPECTRAL:]], dim=1)
 
 
 class L4SAugmentation(nn.Module):
@@ -87,14 +113,10 @@ class L4SAugmentation(nn.Module):
         self.color = config["color"]
 
     @torch.no_grad()
-    def forward(self, images: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.flip or self.rot90:  # flips and rotation composed on a pixel map, then one gather
-            index = _pixel_index(images)
-            if self.flip:
-                index = _flip_index(index)
-            if self.rot90:
-                index = _rot90_index(index)
-            images, target = _move_pixels(images, target, index)
+    def forward(self, images: torch.Tensor, target: torch.Tensor) -> Pair:
+        if self.flip or self.rot90:  # flips and rotation composed: each pixel moves once
+            moves = _draw_moves(images.shape[0], images.device, flip=self.flip, rot90=self.rot90)
+            images, target = _move_pixels(images, target, moves)
         if self.color["p"] > 0:
             images = color_perturbation(images, p=self.color["p"], gain=self.color["gain"],
                                         offset=self.color["offset"], band_jitter=self.color["band_jitter"])
