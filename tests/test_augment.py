@@ -81,13 +81,15 @@ def test_crop_boxes_are_kornias_from_the_same_draws(size, scale, ratio):
     assert (x0 >= 0).all() and (x0 + w <= size[1]).all() and (y0 >= 0).all() and (y0 + h <= size[0]).all()
 
 
+@pytest.mark.parametrize("crop", [sar._resized_crop_gather, sar._resized_crop_each], ids=["gather", "each"])
 @pytest.mark.parametrize("out_size", [32, 20, 45, 1])
-def test_resized_crop_is_slice_then_interpolate(out_size):
+def test_resized_crop_is_slice_then_interpolate(out_size, crop):
     """kornia's RandomResizedCrop ('slice' mode): slice the box, resize the image bilinearly
-    (align_corners=True) and the mask by nearest-exact. The same box for both: labels move with images."""
+    (align_corners=True) and the mask by nearest-exact. The same box for both: labels move with images.
+    Both implementations: the device's gathers and the CPU's per-sample interpolation."""
     images, target = batch(n=64)
     boxes = sar.random_crop_boxes(64, 32, 32, (0.08, 1.0), (0.5, 2.0), images.device)
-    out_images, out_target = sar.resized_crop(images, target, boxes, out_size)
+    out_images, out_target = crop(images, target, boxes, out_size)
     for i in range(64):
         y0, x0, h, w = (int(b[i]) for b in boxes)
         crop = images[i : i + 1, :, y0 : y0 + h, x0 : x0 + w]
@@ -98,11 +100,12 @@ def test_resized_crop_is_slice_then_interpolate(out_size):
         assert torch.equal(out_target[i : i + 1], expected_mask)
 
 
-def test_whole_image_crop_is_the_identity():
+@pytest.mark.parametrize("crop", [sar._resized_crop_gather, sar._resized_crop_each], ids=["gather", "each"])
+def test_whole_image_crop_is_the_identity(crop):
     images, target = batch()
     boxes = sar.random_crop_boxes(8, 32, 32, (1.0, 1.0), (1.0, 1.0), images.device)
     assert all((b == v).all() for b, v in zip(boxes, (0, 0, 32, 32), strict=True))
-    out_images, out_target = sar.resized_crop(images, target, boxes, 32)
+    out_images, out_target = crop(images, target, boxes, 32)
     assert torch.equal(out_images, images) and torch.equal(out_target, target)
 
 
