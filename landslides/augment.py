@@ -236,33 +236,36 @@ class SpeckleNoise(nn.Module):
 
     `std_per_channel` is the noise std in log units divided by each channel's normalization std, so
     the noise is the configured size in log amplitude whatever the normalization; 0 for non-SAR channels,
-    which get no noise drawn at all. Each sample is noised with probability p; on the CPU only those
-    samples draw noise, on a device every sample draws and the others get it multiplied by 0.
+    which get no noise drawn at all. Each sample is noised with probability p: on the CPU only those
+    samples draw noise, on a device every sample draws and the others get it multiplied by 0. The noised
+    channels are a fixed list, so each is a plain slice (no index kernel, deterministic on CUDA too).
     """
 
     def __init__(self, std_per_channel: torch.Tensor, p: float) -> None:
         super().__init__()
         noisy = (std_per_channel > 0).nonzero()[:, 0]
-        self.register_buffer("channels", noisy)
+        self.channels = noisy.tolist()
         self.register_buffer("std", std_per_channel[noisy].view(1, -1, 1, 1).float())
         self.p = p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
-        apply = torch.rand(n, 1, 1, 1, device=x.device) < self.p
-        k = self.channels.numel()
-        if k == 0:
+        apply = torch.rand(n, device=x.device) < self.p
+        if not self.channels:
             return x
         std = self.std.to(x.dtype)
-        if x.device.type != "cpu":
-            noise = torch.randn(n, k, h, w, device=x.device, dtype=x.dtype) * (apply * std)
-            return x.index_add(1, self.channels, noise)
-        chosen = apply.view(-1).nonzero()[:, 0].tolist()
-        if not chosen:
-            return x
+        if x.device.type == "cpu":  # reading the draws costs nothing here: noise only the chosen samples
+            rows = apply.nonzero()[:, 0]
+            if rows.numel() == 0:
+                return x
+            noise = torch.randn(rows.numel(), len(self.channels), h, w, dtype=x.dtype) * std
+        else:
+            rows = slice(None)
+            noise = torch.randn(n, len(self.channels), h, w, device=x.device, dtype=x.dtype)
+            noise = noise * (apply.view(-1, 1, 1, 1) * std)
         out = x.clone()
-        for i in chosen:
-            out[i].index_add_(0, self.channels, torch.randn(k, h, w, dtype=x.dtype) * std[0])
+        for j, channel in enumerate(self.channels):
+            out[rows, channel] += noise[:, j]
         return out
 
 

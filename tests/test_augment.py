@@ -270,3 +270,21 @@ def test_sar_cpu_blend_equals_the_device_where(chosen):
     for transform, params in cases:
         expected = torch.where(apply.view(-1, 1, 1, 1), transform(images, *params), images)
         torch.testing.assert_close(sar._blend(apply, transform, images, *params), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_speckle_noise_touches_the_sar_channels_of_the_chosen_samples(device):
+    """Noise of the configured size (log units / channel std) on vv and vh of the samples drawn (p = 0.5);
+    the DEM channel and the other samples are untouched. On the meta device: the device path's shapes."""
+    std = torch.tensor([0.05 / 2.0, 0.05 / 0.5, 0.0])  # vv std 2, vh std 0.5, dem: no noise
+    noise = sar.SpeckleNoise(std, p=0.5).to(device)
+    images = torch.zeros(400, 3, 16, 16, device=device)
+    torch.manual_seed(0)
+    out = noise(images)
+    assert out.shape == images.shape
+    if device == "meta":
+        return
+    changed = (out != 0).flatten(1).any(1)
+    assert 150 < changed.sum() < 250
+    assert (out[:, 2] == 0).all()
+    torch.testing.assert_close(out[changed, :2].std(dim=(0, 2, 3)), std[:2], rtol=0.02, atol=0)
