@@ -27,7 +27,8 @@ process, on synthetic tensors of the setup's shapes:
   20 % allocator slack and 1 GB of CUDA context, and the `gpu_share` (percent of one GPU) it suggests;
 - with --project: the grid's wall time on one GPU, jobs in sequence: per job the measured per-step time
   x steps (epochs x batches per epoch; refine: `steps`), the validation after every epoch and the final
-  predictions at the eval rate, a checkpoint per epoch, and a fixed start-up cost per job (--job-overhead:
+  predictions at the eval rate, the checkpoints fit writes (the first epoch's, then about 5 % of the
+  time), and a fixed start-up cost per job (--job-overhead:
   imports, data loading, writing outputs; docs/benchmarks.md measures it).
 
 --tiny shrinks every setup (64 px inputs, batch 2) so that the whole harness runs on a CPU in minutes;
@@ -57,6 +58,7 @@ from landslides.constants import IGNORE_INDEX
 from landslides.files import save_torch
 from landslides.losses import build_loss
 from landslides.train import (
+    CHECKPOINT_TIME_SHARE,
     Split,
     autocast,
     build_optimizer,
@@ -174,8 +176,14 @@ def step_flops(model, batch: Split, device) -> int:
     return int(counter.get_total_flops())
 
 
-def checkpoint_seconds(model, optimizer, repeats: int = 3) -> float:
-    """fit's per-epoch cost besides training and validation: the resumable state written to disk."""
+def checkpoint_seconds(model, cfg: dict, repeats: int = 3) -> float:
+    """Seconds to write fit's resumable state: the weights and the optimizer's state, which one step at
+    learning rate 0 creates (Adam's two moments: three times the weights) without changing a weight."""
+    optimizer = build_optimizer(model, dict(cfg, lr=0.0))
+    for parameter in model.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    optimizer.step()
+    model.zero_grad(set_to_none=True)
     times = []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeats):
@@ -613,8 +621,7 @@ def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int,
         measured = True
     else:
         model_gb, measured = estimated_model_gb(model, setup), False
-    optimizer = build_optimizer(model, cfg)
-    seconds = checkpoint_seconds(model, optimizer)
+    seconds = checkpoint_seconds(model, cfg)
     evaluated = synthetic_split(cfg["eval_batch_size"] * 2, setup.channels, setup.size, seed=1).images
     rate = eval_rate(model, evaluated, cfg["eval_batch_size"], device, setup.output, repeats)
     return Result(setup, bare, full, rate, flops, seconds, max(model_gb, 0.0), measured, first_step_s, step)
@@ -628,7 +635,9 @@ def projection(result: Result, job_overhead: float) -> list[dict]:
         steps = work.epochs * max(1, math.ceil(work.train / batch))
         train_s = steps * step_s
         eval_s = (work.epochs * work.val + work.predict) / result.eval_rate
-        checkpoint_s = work.epochs * result.checkpoint_s
+        # fit writes after the first epoch, then only as often as keeps the writes near CHECKPOINT_TIME_SHARE.
+        checkpoint_s = result.checkpoint_s + min((work.epochs - 1) * result.checkpoint_s,
+                                                 CHECKPOINT_TIME_SHARE * (train_s + eval_s))
         per_job = train_s + eval_s + checkpoint_s + job_overhead
         rows.append({"setup": result.setup.name, "note": work.note, "jobs": work.jobs, "epochs": work.epochs,
                      "steps": steps, "train_s": train_s * work.jobs, "eval_s": eval_s * work.jobs,

@@ -109,7 +109,12 @@ def test_projection_is_steps_times_step_time_plus_validation_and_fixed_costs():
     assert row["steps"] == 3 * 3  # ceil(10 / 4) batches per epoch
     assert row["train_s"] == pytest.approx(2 * 9 * 4 / 4.0)
     assert row["eval_s"] == pytest.approx(2 * (3 * 8 + 4) / 8.0)
-    assert row["total_s"] == pytest.approx(row["train_s"] + row["eval_s"] + 2 * 3 * 0.5 + 2 * 10.0)
+    # Checkpoints as fit writes them: the first epoch's (0.5 s), then about 5 % of the job's 9 + 3.5 s.
+    assert row["checkpoint_s"] == pytest.approx(2 * (0.5 + 0.05 * 12.5))
+    assert row["total_s"] == pytest.approx(row["train_s"] + row["eval_s"] + row["checkpoint_s"] + 2 * 10.0)
+    result.checkpoint_s = 0.01  # a small state: every epoch writes
+    (row,) = benchmark.projection(result, job_overhead=10.0)
+    assert row["checkpoint_s"] == pytest.approx(2 * 3 * 0.01)
 
 
 def test_tiny_harness_measures_and_projects(capsys):

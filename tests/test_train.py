@@ -298,3 +298,20 @@ def test_compile_is_off_by_default_and_never_wraps_the_model():
         assert schema["$defs"][section]["properties"]["compile"]["default"] is False, section
     model = tiny_model()
     assert compile_for_training(model, False, torch.device("cpu")) is model
+
+
+@pytest.mark.parametrize(("share", "writes"), [(1e-9, [0]), (1e9, [0, 1, 2])])
+def test_checkpoints_are_written_as_often_as_their_time_share_allows(tmp_path, monkeypatch, share, writes):
+    """state.pt after the first epoch always; after a later one only when the time since the last write is at
+    least that write's duration / CHECKPOINT_TIME_SHARE (a tiny share: never again; a huge one: every epoch).
+    Skipped writes change no result."""
+    monkeypatch.setattr(train, "CHECKPOINT_TIME_SHARE", 1e9)
+    _, every_epoch = run(tmp_path / "reference")
+    written = []
+    save = train.save_torch
+    monkeypatch.setattr(train, "save_torch", lambda state, path: (written.append(state["epoch"]), save(state, path)))
+    monkeypatch.setattr(train, "CHECKPOINT_TIME_SHARE", share)
+    _, result = run(tmp_path / "run")
+    assert written == writes
+    assert result.history[-1]["train_loss"] == every_epoch.history[-1]["train_loss"]
+    assert result.best_val_metrics == every_epoch.best_val_metrics
