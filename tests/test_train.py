@@ -315,3 +315,16 @@ def test_checkpoints_are_written_as_often_as_their_time_share_allows(tmp_path, m
     assert written == writes
     assert result.history[-1]["train_loss"] == every_epoch.history[-1]["train_loss"]
     assert result.best_val_metrics == every_epoch.best_val_metrics
+
+
+def test_data_fingerprint_hashes_the_tensors_bytes_without_copying_them():
+    """The digest of the arrays' bytes in order, contiguous or not (a transposed view), and it changes with
+    one value: a resumed run never takes another data set's state."""
+    import hashlib
+
+    images = torch.randn(4, 3, 8, 8)
+    split = Split(images.transpose(2, 3), torch.randint(0, 2, (4, 8, 8)))
+    expected = hashlib.sha256(split.images.numpy().tobytes() + split.target.numpy().tobytes()).hexdigest()[:16]
+    assert train.data_fingerprint(split) == expected
+    images[0, 0, 0, 0] += 1
+    assert train.data_fingerprint(split) != expected
