@@ -10,7 +10,6 @@ kernels are not all deterministic).
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import json
@@ -309,9 +308,9 @@ def fit(
             scheduler.step()
         if keep_last:  # the current weights are the last epoch's: nothing to copy
             best = {"score": score, "epoch": epoch, "metrics": val_metrics, "weights": None}
-        elif score > best["score"]:
+        elif score > best["score"]:  # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
             best = {"score": score, "epoch": epoch, "metrics": val_metrics,
-                    "weights": copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})}
+                    "weights": {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
         history.append(row)
         _write_history(history, history_path)
