@@ -11,8 +11,10 @@ without the host ever waiting for it: random draws are made on the batch's devic
 transform is computed with fixed-shape ops (per-sample kernels in a grouped convolution, crops as
 index gathers) and `torch.where` picks the transformed or the original sample. kornia itself reads
 its random parameters back to the host (`.item()`, `.tolist()`) once they live on the GPU. On the CPU,
-where reading a draw costs nothing, the same draws are read: only the chosen samples are blurred and a
-batch that is not cropped skips the crop (the same values, a third less time for the transfer batches).
+where reading a draw costs nothing, the draws are read: only the chosen samples are blurred and noised, a
+batch that is not cropped skips the crop, and the crop is kornia's own slice and interpolation. The same
+transforms in a third of the time for the transfer batches; the noise, drawn for fewer values, follows
+another random stream than on a device.
 """
 
 from __future__ import annotations
