@@ -25,14 +25,20 @@ class ScoreHistogram:
         self.totals = np.empty(0, np.int64)
 
     def update(self, scores: np.ndarray, labels: np.ndarray) -> None:
-        scores = np.asarray(scores, np.float32).ravel()
+        scores = np.asarray(scores, np.float32).ravel() + np.float32(0.0)  # -0.0 becomes 0.0, as equal
         labels = np.asarray(labels).ravel().astype(bool)
-        values, inverse = np.unique(np.concatenate([self.values, scores]), return_inverse=True)
-        old, new = inverse[: self.values.size], inverse[self.values.size :]
-        n = values.size
-        totals = np.bincount(old, self.totals, n).astype(np.int64) + np.bincount(new, minlength=n)
-        positives = np.bincount(old, self.positives, n).astype(np.int64) + np.bincount(new[labels], minlength=n)
-        self.values, self.totals, self.positives = values, totals, positives
+        values, totals, positives = _distinct_counts(scores, labels)
+        if self.values.size == 0:
+            self.values, self.totals, self.positives = values, totals, positives
+            return
+        merged = np.unique(np.concatenate([self.values, values]))  # both sorted and distinct: a cheap sort
+        merged_totals, merged_positives = np.zeros(merged.size, np.int64), np.zeros(merged.size, np.int64)
+        for part_values, part_totals, part_positives in ((self.values, self.totals, self.positives),
+                                                         (values, totals, positives)):
+            where = np.searchsorted(merged, part_values)  # distinct within a part: += adds each once
+            merged_totals[where] += part_totals
+            merged_positives[where] += part_positives
+        self.values, self.totals, self.positives = merged, merged_totals, merged_positives
 
     def average_precision(self) -> float:
         """sum over thresholds (descending) of (R_k - R_{k-1}) * P_k, as scikit-learn defines it."""
@@ -88,6 +94,27 @@ class SegmentationMetrics:
         if self.histogram is not None:
             result["auprc"] = self.histogram.average_precision()
         return result
+
+
+def _distinct_counts(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct scores (ascending), and the number of all and of positive pixels at each.
+
+    Sorting the scores alone and finding the positives' places by binary search (their scores sorted
+    first, so each search starts where the last ended) avoids np.unique's return_inverse, whose index sort
+    took 0.12 s for 2 M validation pixels against 0.055 s this way (1 thread, 2026-11-23). NaN scores count
+    as one value, as in np.unique.
+    """
+    ordered = np.sort(scores)
+    new_value = np.empty(ordered.size, bool)
+    new_value[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new_value[1:])
+    nan = np.isnan(ordered)
+    new_value[1:] &= ~(nan[1:] & nan[:-1])
+    starts = np.flatnonzero(new_value)
+    values = ordered[starts]
+    totals = np.diff(np.append(starts, ordered.size))
+    positives = np.bincount(np.searchsorted(values, np.sort(scores[labels])), minlength=values.size)
+    return values, totals.astype(np.int64), positives.astype(np.int64)
 
 
 def _ratio(num: float, den: float) -> float:

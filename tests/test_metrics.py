@@ -63,3 +63,23 @@ def test_no_positive_gives_nan_auprc():
     metrics = SegmentationMetrics()
     metrics.update(np.array([0.2, 0.7], np.float32), np.array([0, 0]))
     assert np.isnan(metrics.compute()["auprc"])
+
+
+def test_histogram_counts_equal_numpy_unique_with_nan_and_signed_zeros():
+    """Distinct values and counts over several batches are np.unique's on all scores together: ties, NaN
+    (one value) and -0.0 / 0.0 (one value) included; an empty batch changes nothing."""
+    rng = np.random.default_rng(4)
+    hist, scores, labels = ScoreHistogram(), [], []
+    for n in (5000, 0, 3000, 4000):
+        batch = np.round(rng.random(n), 3).astype(np.float32)
+        batch[::37] = np.nan
+        batch[1::41], batch[2::43] = -0.0, 0.0
+        label = rng.random(n) < 0.3
+        hist.update(batch, label)
+        scores.append(batch)
+        labels.append(label)
+    scores, labels = np.concatenate(scores) + np.float32(0.0), np.concatenate(labels)
+    values, totals = np.unique(scores, return_counts=True)
+    positives = np.array([np.sum(labels & ((scores == v) | (np.isnan(scores) & np.isnan(v)))) for v in values])
+    assert np.array_equal(hist.values, values, equal_nan=True)
+    assert np.array_equal(hist.totals, totals) and np.array_equal(hist.positives, positives)
