@@ -120,7 +120,7 @@ def _stable_argsort(key: Tensor, *, descending: bool = False) -> Tensor:
     """
     if key.device.type != "cpu" or key.dtype != torch.float32 or key.numel() == 0:
         return torch.sort(key, dim=-1, descending=descending, stable=True).indices
-    bits = (key + 0.0).view(torch.int32)  # + 0.0 turns -0.0 into 0.0: equal floats get equal bits
+    bits = (key.detach() + 0.0).view(torch.int32)  # + 0.0: -0.0 becomes 0.0, equal floats get equal bits
     ordered = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
     if descending:
         ordered = ~ordered  # -x - 1: reverses the order and cannot overflow
