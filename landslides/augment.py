@@ -238,9 +238,9 @@ class SpeckleNoise(nn.Module):
 
     `std_per_channel` is the noise std in log units divided by each channel's normalization std, so
     the noise is the configured size in log amplitude whatever the normalization; 0 for non-SAR channels,
-    which get no noise drawn at all. Each sample is noised with probability p: on the CPU only those
-    samples draw noise, on a device every sample draws and the others get it multiplied by 0. The noised
-    channels are a fixed list, so each is a plain slice (no index kernel, deterministic on CUDA too).
+    which get no noise drawn at all. Each sample is noised with probability p, chosen by `_blend` (on the
+    CPU only those samples draw noise). The noised channels are a fixed list, so each is a plain slice (no
+    index kernel, deterministic on CUDA too).
     """
 
     def __init__(self, std_per_channel: torch.Tensor, p: float) -> None:
@@ -251,23 +251,17 @@ class SpeckleNoise(nn.Module):
         self.p = p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
-        apply = torch.rand(n, device=x.device) < self.p
+        apply = torch.rand(x.shape[0], device=x.device) < self.p
         if not self.channels:
             return x
-        std = self.std.to(x.dtype)
-        if x.device.type == "cpu":  # reading the draws costs nothing here: noise only the chosen samples
-            rows = apply.nonzero()[:, 0]
-            if rows.numel() == 0:
-                return x
-            noise = torch.randn(rows.numel(), len(self.channels), h, w, dtype=x.dtype) * std
-        else:
-            rows = slice(None)
-            noise = torch.randn(n, len(self.channels), h, w, device=x.device, dtype=x.dtype)
-            noise = noise * (apply.view(-1, 1, 1, 1) * std)
+        return _blend(apply, self._add_noise, x)
+
+    def _add_noise(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        noise = torch.randn(n, len(self.channels), h, w, device=x.device, dtype=x.dtype) * self.std.to(x.dtype)
         out = x.clone()
         for j, channel in enumerate(self.channels):
-            out[rows, channel] += noise[:, j]
+            out[:, channel] += noise[:, j]
         return out
 
 
@@ -314,15 +308,14 @@ class SarAugmentation(nn.Module):
             apply = torch.rand(1, device=device) < self.crop_p  # one draw for the batch, as kornia's p_batch
             boxes = random_crop_boxes(n, images.shape[-2], images.shape[-1], self.crop_scale, self.crop_ratio,
                                       device)
-            if device.type == "cpu" and not apply and images.shape[-1] == self.chip_size == images.shape[-2]:
-                return images, target  # not cropped this time: on the CPU the draw is read, the work skipped
+            resizes = tuple(images.shape[-2:]) != (self.chip_size, self.chip_size)
+            if resizes and self.crop_p < 1:  # a shape that depends on a random draw is not allowed
+                raise ValueError(f"resized_crop to {self.chip_size} px on {tuple(images.shape[-2:])} px "
+                                 "images changes their size, which needs p = 1")
+            if device.type == "cpu":  # the draw is read: an uncropped batch costs nothing
+                return resized_crop(images, target, boxes, self.chip_size) if apply else (images, target)
             cropped, cropped_target = resized_crop(images, target, boxes, self.chip_size)
-            if cropped.shape != images.shape:  # a shape that depends on a random draw is not allowed
-                if self.crop_p < 1:
-                    raise ValueError(f"resized_crop to {self.chip_size} px on {tuple(images.shape[-2:])} px "
-                                     "images changes their size, which needs p = 1")
-                return cropped, cropped_target
-            if device.type == "cpu":  # reached only when the batch is cropped
+            if resizes:  # p = 1: every batch is cropped
                 return cropped, cropped_target
             images = torch.where(apply.view(1, 1, 1, 1), cropped, images)
             target = torch.where(apply.view(1, 1, 1), cropped_target, target)
