@@ -12,6 +12,7 @@ which are terrain measurements, not reflectances.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -54,17 +55,16 @@ def _gather_pixels(images: torch.Tensor, target: torch.Tensor, index: torch.Tens
 
 
 def _move_each(images: torch.Tensor, target: torch.Tensor, left_right, up_down, turns) -> Pair:
-    """The same moves patch by patch with torch.flip and torch.rot90: on the CPU, where reading the draws
-    costs nothing, strided copies are about twice as fast as the index map's gathers (same pixels)."""
+    """The same moves patch by patch: on the CPU, where reading the draws costs nothing, each patch is
+    copied once from a NumPy view (flips and turns are negative strides there, no copy) instead of
+    gathered through an index map (same pixels, about 3x faster; torch's flip and rot90 copy each step)."""
     out_images, out_target = torch.empty_like(images), torch.empty_like(target)
+    sources, outputs = (images.numpy(), target.numpy()), (out_images.numpy(), out_target.numpy())
     for i in range(images.shape[0]):
-        dims = [dim for flip, dim in ((left_right, -1), (up_down, -2)) if flip is not None and bool(flip[i])]
+        axes = tuple(axis for flip, axis in ((left_right, -1), (up_down, -2)) if flip is not None and bool(flip[i]))
         k = int(turns[i]) if turns is not None else 0
-        image, label = images[i], target[i]
-        if dims:
-            image, label = image.flip(dims), label.flip(dims)
-        out_images[i] = torch.rot90(image, k, dims=(-2, -1))
-        out_target[i] = torch.rot90(label, k, dims=(-2, -1))
+        for source, output in zip(sources, outputs, strict=True):
+            np.copyto(output[i], np.rot90(np.flip(source[i], axes), k, axes=(-2, -1)))
     return out_images, out_target
 
 
@@ -86,22 +86,26 @@ def random_rot90(images: torch.Tensor, target: torch.Tensor) -> Pair:
 
 
 def color_perturbation(images: torch.Tensor, *, p: float, gain: float, offset: float,
-                       band_jitter: float) -> torch.Tensor:
+                       band_jitter: float, in_place: bool = False) -> torch.Tensor:
     """x -> a * x + b on the spectral bands of a patch, with probability p.
 
     Inputs are normalized (mean 0, std 1 per band), so a is a contrast factor 1 +- gain and b a brightness
     shift +- offset in band std units, both shared by the 12 bands (illumination changes all of them),
-    plus a small per-band gain jitter (atmosphere and sensor differ per band). A patch left alone gets
-    a = 1, b = 0, chosen on the small (N, 12, 1, 1) factors, so the image is read and written once.
+    plus a small per-band gain jitter (atmosphere and sensor differ per band). A patch left alone, and the
+    terrain bands, get a = 1, b = 0, chosen on the small (N, C, 1, 1) factors: no slicing, no cat of images.
+    `in_place` overwrites `images` (fit's augmentation owns the moved copy): no new batch is allocated.
     """
-    n = images.shape[0]
+    n, c = images.shape[:2]
     device, dtype = images.device, images.dtype
     apply = torch.rand(n, 1, 1, 1, device=device) < p
     a = 1.0 + gain * (2.0 * torch.rand(n, 1, 1, 1, device=device, dtype=dtype) - 1.0)
     a = a * (1.0 + band_jitter * (2.0 * torch.rand(n, N_SPECTRAL, 1, 1, device=device, dtype=dtype) - 1.0))
     b = offset * (2.0 * torch.rand(n, 1, 1, 1, device=device, dtype=dtype) - 1.0)
-    a, b = torch.where(apply, a, 1.0), torch.where(apply, b, 0.0)
-    return torch.cat([images[:, :N_SPECTRAL] * a + b, images[:, N_SPECTRAL:]], dim=1)
+    a, b = torch.where(apply, a, 1.0), torch.where(apply, b, 0.0).expand(n, N_SPECTRAL, 1, 1)
+    terrain = (n, c - N_SPECTRAL, 1, 1)
+    a = torch.cat([a, torch.ones(terrain, device=device, dtype=dtype)], dim=1)
+    b = torch.cat([b, torch.zeros(terrain, device=device, dtype=dtype)], dim=1)
+    return images.mul_(a).add_(b) if in_place else images * a + b
 
 
 class L4SAugmentation(nn.Module):
@@ -114,12 +118,13 @@ class L4SAugmentation(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, target: torch.Tensor) -> Pair:
-        if self.flip or self.rot90:  # flips and rotation composed: each pixel moves once
+        moved = self.flip or self.rot90
+        if moved:  # flips and rotation composed: each pixel moves once, into a new batch
             moves = _draw_moves(images.shape[0], images.device, flip=self.flip, rot90=self.rot90)
             images, target = _move_pixels(images, target, moves)
-        if self.color["p"] > 0:
-            images = color_perturbation(images, p=self.color["p"], gain=self.color["gain"],
-                                        offset=self.color["offset"], band_jitter=self.color["band_jitter"])
+        if self.color["p"] > 0:  # in place on the moved batch: the caller's batch is never written
+            images = color_perturbation(images, p=self.color["p"], gain=self.color["gain"], offset=self.color["offset"],
+                                        band_jitter=self.color["band_jitter"], in_place=moved)
         return images, target
 
 
