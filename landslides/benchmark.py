@@ -322,6 +322,7 @@ def _pretrain(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
     from landslides.studies.pretrain import build_segmenter, chip_spec, stage1_loss
 
     size, channels = _size(128, tiny), len(study["pre"]) + len(study["post"])
+    first, second = study["stage1"], study["stage2"]
     regions = [arm for arm in study["pretraining"] if arm != "none"]
     out = []
     stage1 = _shrunk(study["stage1"]["training"], tiny)
@@ -331,9 +332,10 @@ def _pretrain(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
         if n:
             work.append(Work(1, stage1["epochs"], n["train"], n["val"], n["test"], region))
     if regions:
-        out.append(Setup("pretrain/stage1", "pretrain", f"siamese chip classifier width {study['stage1']['width']}",
+        out.append(Setup("pretrain/stage1", "pretrain",
+                         f"siamese chip classifier ({first['network']}) width {first['width']}",
                          lambda: build_model(chip_spec(study)), channels, size, stage1,
-                         stage1_loss(study["stage1"]["loss"]), "chip", output=chip_probability, work=work))
+                         stage1_loss(first["loss"]), "chip", output=chip_probability, work=work))
     stage2 = _shrunk(study["stage2"]["training"], tiny)
     n = sizes.get("pretrain/stage2")
     for arm, with_stage1 in (("pretrained", True), ("none", False)):
@@ -348,11 +350,13 @@ def _pretrain(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
                 work.append(Work(len(arms) * len(study["seeds"]), stage2["epochs"], per_epoch, n["val"], n["test"],
                                  f"size {train_size}" + (", epochs at most (early stopping)"
                                                          if study["stage2"]["training"]["early_stopping"] else "")))
-        out.append(Setup(f"pretrain/stage2/{arm}", "pretrain", f"sparse segmenter width {study['stage2']['width']}"
+        out.append(Setup(f"pretrain/stage2/{arm}", "pretrain",
+                         f"sparse segmenter ({second['network']}) width {second['width']}"
                          + (" + stage 1" if with_stage1 else ""),
                          lambda with_stage1=with_stage1: build_segmenter(
                              study, build_model(chip_spec(study)) if with_stage1 else None),
-                         channels, size, stage2, build_loss(study["stage2"]["loss"]), "mask", work=work))
+                         channels, size, stage2, build_loss(second["loss"], **second["loss_params"]), "mask",
+                         work=work))
     return out
 
 
@@ -697,7 +701,7 @@ def estimate(chosen: list[Setup], gpu_gb: float, config_name: str) -> None:
         compute = grid_flops(setup, flops)
         total += compute
         print(f"| {setup.name} | {setup.model} | {setup.channels}x{setup.size}x{setup.size} | {batch} | "
-              f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f} M | {flops / 1e9:.0f} | {steps} | "
+              f"{sum(p.numel() for p in model.parameters()) / 1e6:.2g} M | {flops / 1e9:.0f} | {steps} | "
               f"{compute / 1e15:.1f} | {per_sample / 1e6:.0f} MB | {model_gb:.1f} GB | "
               f"{data_gb:.1f} GB ({samples} samples) | {peak:.1f} GB | {gpu_share(peak, gpu_gb)} |", flush=True)
     print(f"\ngrid compute: {total / 1e15:.0f} PFLOP; at an achieved 50 / 100 / 200 TFLOP/s that is "

@@ -10,7 +10,8 @@ Definitions implemented (exactly what the tests check):
   = (1 - eps) * CE + eps * mean over pixels of mean_k(-log p_k).
 - ohem_cross_entropy: CE over the hard pixels only (see its docstring for the selection rule).
 - lovasz_softmax / lovasz_hinge: Lovasz extension of the Jaccard loss (Berman et al., CVPR 2018).
-- dice_loss: 1 - (2 sum(p g) + smooth) / (sum p + sum g + smooth), p = landslide probability, whole batch.
+- dice_loss: 1 - (2 sum(p g) + smooth) / (sum p + sum g + smooth), p = landslide probability, whole batch;
+  with skip_empty, 0 for a batch without landslide pixels (segmentation-models-pytorch's DiceLoss).
 - slo_loss: weighted sum of soft CE, Lovasz-softmax and OHEM CE (Zhao et al.'s "SLO").
 
 No host synchronisation: every loss is a fixed sequence of tensor operations whose shapes depend only on
@@ -36,6 +37,7 @@ from landslides.constants import IGNORE_INDEX
 from landslides.errors import InputError
 
 LANDSLIDE = 1
+DICE_EPS = 1e-7  # segmentation-models-pytorch's DiceLoss clamps its denominator here
 
 
 def _check(logits: Tensor, target: Tensor) -> Tensor:
@@ -286,16 +288,23 @@ def lovasz_hinge(
 
 
 def dice_loss(
-    logits: Tensor, target: Tensor, *, smooth: float = 1.0, ignore_index: int = IGNORE_INDEX
+    logits: Tensor, target: Tensor, *, smooth: float = 1.0, skip_empty: bool = False,
+    ignore_index: int = IGNORE_INDEX,
 ) -> Tensor:
-    """1 - soft Dice of the landslide class over all valid pixels of the batch (softmax probability)."""
+    """1 - soft Dice of the landslide class over all valid pixels of the batch (softmax probability).
+
+    `smooth: 0, skip_empty: true` is segmentation-models-pytorch's binary DiceLoss, which the pretrain
+    authors used: no smoothing, the denominator clamped at DICE_EPS, and 0 for a batch without landslide
+    pixels (whose Dice would otherwise be 0 whatever the prediction).
+    """
     target, valid = _valid_target(logits, target, ignore_index)
     p = torch.where(valid, F.softmax(logits, dim=1)[:, LANDSLIDE], 0.0)
     g = ((target == LANDSLIDE) & valid).to(p.dtype)
     any_valid = valid.any()
     total = torch.where(any_valid, p.sum() + g.sum() + smooth, 1.0)  # 1 stands in when nothing is valid
-    dice = 1.0 - (2.0 * (p * g).sum() + smooth) / total
-    return dice * any_valid.to(dice.dtype)  # nothing valid: 0, still connected to logits
+    dice = 1.0 - (2.0 * (p * g).sum() + smooth) / total.clamp_min(DICE_EPS)
+    counted = (g.sum() > 0) & any_valid if skip_empty else any_valid
+    return dice * counted.to(dice.dtype)  # not counted: 0, still connected to logits
 
 
 def slo_loss(

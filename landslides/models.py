@@ -178,13 +178,15 @@ def patch_classifier_spec(in_channels: int) -> dict:
 
 
 def _chip_classifier(spec: dict) -> nn.Module:
-    return ChipClassifier(spec["pair_channels"], spec["width"], spec["embedding_channels"])
+    # Model files written before `network` existed hold the tiny U-Net.
+    return ChipClassifier(spec["pair_channels"], spec["width"], spec["embedding_channels"],
+                          spec.get("network", "tiny_unet"))
 
 
 def _sparse_segmenter(spec: dict) -> nn.Module:
     # The stage-1 network inside is rebuilt empty; its weights come with the segmenter's state dict.
     stage1 = _chip_classifier(spec["stage1"]) if spec.get("stage1") else None
-    return Segmenter(spec["in_channels"], spec["width"], stage1)
+    return Segmenter(spec["in_channels"], spec["width"], stage1, spec.get("network", "tiny_unet"))
 
 
 def load_local_weights(model: nn.Module, path: Path) -> None:

@@ -9,6 +9,14 @@ stage-1 embeddings of pre and post concatenated before the 2-logit head.
 
 Input channel order everywhere: the pre-event channels, then the post-event channels, the same number
 of each (e.g. vh_before, vv_before, vh_after, vv_after).
+
+Two families of layers (`network`): `tiny_unet`, this project's small U-Net with 3x3 convolutions, and
+`authors`, the layers of the authors' code (VMBoehm/SAR-landslide-detection-pretraining, the configs of the
+paper's experiments): stage 1 a segmentation-models-pytorch U-Net with a ResNet-34 encoder of depth 1 and
+one decoder block, a "valid" 8x8 convolution, BatchNorm and LeakyReLU as the chip head; stage 2 three
+"same" 8x8 convolutions (channels x2, x4, then `width`) and an 8x8 head, with BatchNorm and LeakyReLU. The
+authors' stage 2 has one output channel under a sigmoid; here it is returned as the logit pair (0, z), whose
+softmax is (1 - sigmoid(z), sigmoid(z)), so every loss and metric of the project applies unchanged.
 """
 
 from __future__ import annotations
@@ -47,6 +55,38 @@ class TinyUNet(nn.Module):
         return self.out(self.merge(torch.cat([skip, deep], dim=1)))
 
 
+class AuthorsEncoder(nn.Module):
+    """The authors' stage-1 encoder, written out: what `smp.Unet("resnet34", encoder_depth=1,
+    decoder_channels=[width], classes=out_channels)` computes (ResNet stem at half resolution, one decoder
+    block after a nearest upsampling, 3x3 head). smp would also build the ResNet-34 stages that depth 1
+    never runs (21 M unused parameters); `tests/test_pretrain.py` checks this module against smp's."""
+
+    def __init__(self, in_channels: int, width: int, out_channels: int) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False),
+                                  nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+        self.decoder = nn.Sequential(conv_bn_relu(64, width), conv_bn_relu(width, width))
+        self.head = nn.Conv2d(width, out_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        coarse = F.interpolate(self.stem(x), size=x.shape[-2:], mode="nearest")
+        return self.head(self.decoder(coarse))
+
+
+def conv8_bn_leaky(in_channels: int, out_channels: int, padding: str = "same") -> nn.Sequential:
+    """The authors' block: an 8x8 convolution with bias, BatchNorm, LeakyReLU (slope 0.01)."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 8, padding=padding),
+                         nn.BatchNorm2d(out_channels), nn.LeakyReLU())
+
+
+NETWORKS = ("tiny_unet", "authors")
+
+
+def _check_network(network: str) -> None:
+    if network not in NETWORKS:
+        raise ValueError(f"unknown pretrain network {network!r}; valid: {', '.join(NETWORKS)}")
+
+
 def split_pair(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 2k, H, W) -> pre (N, k, H, W), post (N, k, H, W)."""
     if x.shape[1] % 2:
@@ -58,14 +98,20 @@ def split_pair(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class ChipClassifier(nn.Module):
     """Stage 1: siamese encoder -> per-pixel embeddings of pre and post -> conv head -> mean -> 1 logit."""
 
-    def __init__(self, pair_channels: int = 2, width: int = 32, embedding_channels: int = 32) -> None:
+    def __init__(self, pair_channels: int = 2, width: int = 32, embedding_channels: int = 32,
+                 network: str = "tiny_unet") -> None:
         super().__init__()
+        _check_network(network)
         self.config = {"pair_channels": pair_channels, "width": width,
-                       "embedding_channels": embedding_channels}
+                       "embedding_channels": embedding_channels, "network": network}
         self.embedding_channels = embedding_channels
-        self.encoder = TinyUNet(pair_channels, width, embedding_channels)  # shared by pre and post
-        self.head = nn.Sequential(conv_bn_relu(2 * embedding_channels, embedding_channels),
-                                  nn.Conv2d(embedding_channels, 1, 1))
+        if network == "authors":
+            self.encoder = AuthorsEncoder(pair_channels, width, embedding_channels)
+            self.head = conv8_bn_leaky(2 * embedding_channels, 1, padding="valid")
+        else:
+            self.encoder = TinyUNet(pair_channels, width, embedding_channels)  # shared by pre and post
+            self.head = nn.Sequential(conv_bn_relu(2 * embedding_channels, embedding_channels),
+                                      nn.Conv2d(embedding_channels, 1, 1))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 2k, H, W) -> (N, 2 x embedding_channels, H, W): embeddings of pre, then of post."""
@@ -85,17 +131,28 @@ class Segmenter(nn.Module):
     trains, so its BatchNorm layers use, and never update, their running statistics.
     """
 
-    def __init__(self, in_channels: int = 4, width: int = 64, stage1: ChipClassifier | None = None) -> None:
+    def __init__(self, in_channels: int = 4, width: int = 64, stage1: ChipClassifier | None = None,
+                 network: str = "tiny_unet") -> None:
         super().__init__()
-        self.config = {"in_channels": in_channels, "width": width, "pretrained": stage1 is not None}
-        self.base = TinyUNet(in_channels, width, width)
+        _check_network(network)
+        self.config = {"in_channels": in_channels, "width": width, "pretrained": stage1 is not None,
+                       "network": network}
+        self.network = network
         self.stage1 = stage1
         extra = 0
         if stage1 is not None:
             stage1.requires_grad_(False)
             stage1.eval()
             extra = 2 * stage1.embedding_channels
-        self.head = nn.Sequential(conv_bn_relu(width + extra, width), nn.Conv2d(width, 2, 1))
+        if network == "authors":
+            self.base = nn.Sequential(conv8_bn_leaky(in_channels, 2 * in_channels),
+                                      conv8_bn_leaky(2 * in_channels, 4 * in_channels),
+                                      conv8_bn_leaky(4 * in_channels, width))
+            self.head = nn.Sequential(conv8_bn_leaky(width + extra, width + extra),
+                                      nn.Conv2d(width + extra, 1, 8, padding="same"))
+        else:
+            self.base = TinyUNet(in_channels, width, width)
+            self.head = nn.Sequential(conv_bn_relu(width + extra, width), nn.Conv2d(width, 2, 1))
 
     def train(self, mode: bool = True) -> Segmenter:
         super().train(mode)
@@ -105,9 +162,14 @@ class Segmenter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 2k, H, W) -> (N, 2, H, W) logits (background, landslide)."""
-        features = F.relu(self.base(x))
+        features = self.base(x)
+        if self.network == "tiny_unet":  # the authors' base ends in its own LeakyReLU
+            features = F.relu(features)
         if self.stage1 is not None:
             with torch.no_grad():
                 embeddings = self.stage1.embed(x)
             features = torch.cat([features, embeddings.to(features.dtype)], dim=1)
-        return self.head(features)
+        logits = self.head(features)
+        if self.network == "authors":  # one sigmoid logit z -> the pair (0, z)
+            logits = torch.cat([torch.zeros_like(logits), logits], dim=1)
+        return logits

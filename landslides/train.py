@@ -104,13 +104,18 @@ def build_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict):
+    """`plateau_factor` / `plateau_patience` (null: each plateau scheduler's own) set a plateau scheduler's
+    step, e.g. the pretrain authors' stage 2: factor 0.9 after 50 epochs of flat training loss."""
+    factor, patience = cfg.get("plateau_factor"), cfg.get("plateau_patience")
     if cfg["scheduler"] == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=PLATEAU_FACTOR,
-                                                          patience=PLATEAU_PATIENCE)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=factor or PLATEAU_FACTOR,
+            patience=PLATEAU_PATIENCE if patience is None else patience)
     if cfg["scheduler"] == "plateau_train_loss":
         # The authors' transfer code: ReduceLROnPlateau on the training loss with PyTorch's defaults
         # (factor 0.1, patience 10), so within 10 epochs it never lowers the learning rate.
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min")
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=factor or 0.1, patience=10 if patience is None else patience)
     if cfg["scheduler"] == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg["epochs"])
     return None

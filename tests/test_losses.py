@@ -422,3 +422,17 @@ def test_cpu_radix_argsort_equals_float_stable_sort(descending):
     key[2, 1] = torch.randn(500, generator=gen) * 1e-30  # tiny magnitudes of both signs
     expected = torch.sort(key, dim=-1, descending=descending, stable=True).indices
     assert torch.equal(_stable_argsort(key, descending=descending), expected)
+
+
+@pytest.mark.parametrize("positives", [True, False])
+def test_dice_without_smoothing_is_smps_binary_dice_loss(positives):
+    """`smooth: 0, skip_empty: true` on the logit pair (0, z) equals segmentation-models-pytorch's binary
+    DiceLoss on z, the pretrain authors' loss; a batch without landslide pixels gives 0 in both."""
+    smp = pytest.importorskip("segmentation_models_pytorch")
+    torch.manual_seed(0)
+    z = torch.randn(4, 1, 16, 16, requires_grad=True)
+    target = (torch.rand(4, 16, 16) < (0.2 if positives else 0.0)).long()
+    ours = dice_loss(torch.cat([torch.zeros_like(z), z], dim=1), target, smooth=0.0, skip_empty=True)
+    reference = smp.losses.DiceLoss(mode="binary")(z, target[:, None].float())
+    torch.testing.assert_close(ours, reference)
+    torch.testing.assert_close(torch.autograd.grad(ours, z)[0], torch.autograd.grad(reference, z)[0])

@@ -13,9 +13,9 @@ from landslides.config import load_schema, validate_config
 from landslides.errors import InputError
 from landslides.losses import build_loss
 from landslides.metrics import classification_metrics
-from landslides.runs import RunFiles
+from landslides.runs import RunFiles, load_model
 from landslides.sar.selection import chip_partition
-from landslides.siamese import ChipClassifier, Segmenter
+from landslides.siamese import AuthorsEncoder, ChipClassifier, Segmenter
 from landslides.studies import pretrain
 from landslides.train import Split, fit, select_device
 
@@ -86,14 +86,48 @@ def test_stage1_output_shape_and_embeddings():
     assert model.embed(x).shape == (3, 12, 32, 32)
 
 
-def test_frozen_means_frozen():
+def test_authors_stage1_encoder_computes_what_smps_depth_1_unet_does():
+    """AuthorsEncoder is the authors' smp.Unet("resnet34", encoder_depth=1, decoder_channels=[32]) written
+    out: with smp's weights copied in (the parameters it runs, in order), the same outputs."""
+    smp = pytest.importorskip("segmentation_models_pytorch")
+    torch.manual_seed(0)
+    reference = smp.Unet(encoder_name="resnet34", encoder_depth=1, decoder_channels=[8], encoder_weights=None,
+                         in_channels=2, classes=6, activation="identity")
+    ours = AuthorsEncoder(2, 8, 6)
+    used = {k: v for k, v in reference.state_dict().items() if not k.startswith("encoder.layer")}
+    assert [v.shape for v in used.values()] == [v.shape for v in ours.state_dict().values()]
+    ours.load_state_dict(dict(zip(ours.state_dict(), used.values(), strict=True)))
+    x = torch.randn(3, 2, 32, 32)
+    for mode in (True, False):  # batch statistics, then running statistics
+        reference.train(mode), ours.train(mode)
+        torch.testing.assert_close(ours(x), reference(x))
+
+
+def test_authors_networks_shapes_and_sigmoid_logit():
+    """Stage 1: 8x8 "valid" head, one logit per chip; stage 2: one logit z returned as the pair (0, z), whose
+    softmax is the authors' sigmoid."""
+    torch.manual_seed(0)
+    stage1 = ChipClassifier(2, 8, 6, network="authors")
+    x = torch.randn(3, 4, 32, 32)
+    assert stage1(x).shape == (3,) and stage1.embed(x).shape == (3, 12, 32, 32)
+    assert stage1.head(stage1.embed(x)).shape == (3, 1, 25, 25)
+    model = Segmenter(4, 8, stage1, network="authors")
+    logits = model(x)
+    assert logits.shape == (3, 2, 32, 32) and not logits[:, 0].any()
+    torch.testing.assert_close(torch.softmax(logits, 1)[:, 1], torch.sigmoid(logits[:, 1]))
+    with pytest.raises(ValueError, match="unknown pretrain network"):
+        Segmenter(4, 8, network="authors_v2")
+
+
+@pytest.mark.parametrize("network", ["tiny_unet", "authors"])
+def test_frozen_means_frozen(network):
     """Weights and BatchNorm running statistics of stage 1 are identical after stage-2 training steps."""
     torch.manual_seed(0)
-    stage1 = ChipClassifier(2, 4, 4)
+    stage1 = ChipClassifier(2, 4, 4, network=network)
     stage1.train()
     stage1(torch.randn(4, 4, 16, 16) * 3 + 1)  # move BN statistics away from their initial values
     before = copy.deepcopy(stage1.state_dict())
-    model = Segmenter(4, 8, stage1)
+    model = Segmenter(4, 8, stage1, network=network)
     model.train()
     assert model.training and not stage1.training  # train() keeps stage 1 in eval mode
     assert not any(p.requires_grad for p in stage1.parameters())
@@ -211,6 +245,33 @@ def test_end_to_end(tmp_path):
                        tmp_path / "p.pdf")
     assert (tmp_path / "m.png").stat().st_size > 0 and (tmp_path / "p.pdf").stat().st_size > 0
     assert isinstance(pretrain.stage1_table([tmp_path / "stage1" / "metrics.json"]), pd.DataFrame)
+
+
+def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
+    """paper.yaml's pretrain settings at toy size: the authors' layers in both stages, smp's Dice, their
+    plateau schedules; model.pt rebuilds the authors' networks. An unknown loss parameter is one clear error."""
+    store = hand_store()
+    schedule = {"scheduler": "plateau_train_loss", "plateau_factor": 0.9, "plateau_patience": 0}
+    study = study_config(sizes=["all"], seeds=[0])
+    study["stage1"].update(network="authors")
+    study["stage1"]["training"].update(schedule, scheduler="plateau")
+    study["stage2"].update(network="authors", loss_params={"smooth": 0, "skip_empty": True})
+    study["stage2"]["training"].update(schedule)
+    pretrain.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1, device_name="cpu")
+    stage1, spec = pretrain.load_stage1(tmp_path / "stage1" / "model.pt")
+    assert spec["network"] == "authors" and isinstance(stage1.encoder, AuthorsEncoder)
+    files = RunFiles.in_folder(tmp_path / "run")
+    metrics = pretrain.train_stage2(store, tmp_path / "stage1" / "model.pt", files, pretraining="hokkaido",
+                                    size="all", seed=0, study=study, threads=1, device_name="cpu")
+    assert 0 <= metrics["test"]["auprc"] <= 1
+    model, saved = load_model(files.model)
+    assert saved["spec"]["network"] == "authors" and saved["spec"]["stage1"]["network"] == "authors"
+    assert model.head[-1].kernel_size == (8, 8) and model(torch.zeros(1, 4, 32, 32)).shape == (1, 2, 32, 32)
+    study["stage2"]["loss_params"] = {"smoothing": 0}
+    with pytest.raises(InputError, match="no parameter.*smoothing"):
+        pretrain.train_stage2(store, None, RunFiles.in_folder(tmp_path / "bad"), pretraining="none",
+                              size="all", seed=0, study=study, threads=1, device_name="cpu")
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
 
 
 def test_bad_stage1_file(tmp_path):

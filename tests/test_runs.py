@@ -27,6 +27,8 @@ SPECS = {
     "patch_classifier": patch_classifier_spec(4),
     "chip_classifier": CHIP,
     "sparse_segmenter": {"kind": "sparse_segmenter", "in_channels": 4, "width": 4, "stage1": CHIP},
+    "sparse_segmenter_authors": {"kind": "sparse_segmenter", "in_channels": 4, "width": 4, "network": "authors",
+                                 "stage1": dict(CHIP, network="authors")},
 }
 
 

@@ -19,7 +19,7 @@ from landslides.config import load_schema, validate_config
 from landslides.losses import build_loss
 from landslides.models import build_segmentation_model
 from landslides.normalization import fit_channel_stats, normalize
-from landslides.train import IGNORE_INDEX, Split, fit, select_device
+from landslides.train import IGNORE_INDEX, Split, build_scheduler, fit, select_device
 
 TRAINING = {"epochs": 3, "batch_size": 4, "eval_batch_size": 8, "optimizer": "adam", "lr": 1e-3,
             "weight_decay": 0.0, "scheduler": "plateau", "loss": "ce", "grad_clip": None,
@@ -210,6 +210,27 @@ def test_plateau_on_training_loss_keeps_pytorch_defaults(tmp_path):
     within a short run the learning rate never changes."""
     _, result = run(tmp_path, cfg=dict(TRAINING, scheduler="plateau_train_loss"))
     assert {row["lr"] for row in result.history} == {TRAINING["lr"]}
+
+
+@pytest.mark.parametrize(("scheduler", "factor", "patience", "flat"), [
+    ("plateau_train_loss", 0.9, 3, 1.0),  # the pretrain authors' stage 2 (patience 50 there)
+    ("plateau_train_loss", None, None, 1.0),  # PyTorch's defaults: 0.1 after 10
+    ("plateau", None, None, 0.5),  # ours: 0.5 after 2 flat validation scores
+])
+def test_plateau_factor_and_patience(scheduler, factor, patience, flat):
+    """The learning rate is multiplied by the factor once the monitored value stayed flat for more than
+    `patience` epochs after the first, and not before."""
+    model = tiny_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    cfg = dict(TRAINING, scheduler=scheduler, plateau_factor=factor, plateau_patience=patience)
+    plateau = build_scheduler(optimizer, cfg)
+    expected_factor = factor or {"plateau": 0.5, "plateau_train_loss": 0.1}[scheduler]
+    expected_patience = patience if patience is not None else {"plateau": 2, "plateau_train_loss": 10}[scheduler]
+    for _ in range(expected_patience + 1):  # the first value, then `patience` flat ones
+        plateau.step(flat)
+        assert optimizer.param_groups[0]["lr"] == 1e-3
+    plateau.step(flat)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * expected_factor)
 
 
 @pytest.mark.parametrize("n", [5, 9, 13])

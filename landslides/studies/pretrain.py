@@ -140,7 +140,7 @@ def stage1_loss(name: str):
 def chip_spec(study: dict) -> dict:
     cfg = study["stage1"]
     return {"kind": "chip_classifier", "pair_channels": len(study["pre"]), "width": cfg["width"],
-            "embedding_channels": cfg["embedding_channels"]}
+            "embedding_channels": cfg["embedding_channels"], "network": cfg["network"]}
 
 
 def train_stage1(store: xr.Dataset, study: dict, files: RunFiles, *, threads: int = 1,
@@ -226,21 +226,23 @@ def segmentation_test_metrics(prob: np.ndarray, label: np.ndarray, valid: np.nda
 
 def segmenter_spec(study: dict, stage1_spec: dict | None) -> dict:
     return {"kind": "sparse_segmenter", "in_channels": len(study["pre"]) + len(study["post"]),
-            "width": study["stage2"]["width"], "stage1": stage1_spec}
+            "width": study["stage2"]["width"], "stage1": stage1_spec, "network": study["stage2"]["network"]}
 
 
 def build_segmenter(study: dict, stage1: torch.nn.Module | None) -> Segmenter:
     """The stage-2 network around a trained stage-1 classifier (or none). Built directly, not through
     build_model, so that the seeded initialization draws exactly the stage-2 layers and nothing else."""
-    return Segmenter(len(study["pre"]) + len(study["post"]), study["stage2"]["width"], stage1)
+    return Segmenter(len(study["pre"]) + len(study["post"]), study["stage2"]["width"], stage1,
+                     study["stage2"]["network"])
 
 
 def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFiles, *, pretraining: str,
                  size, seed: int, study: dict, threads: int = 1, device_name: str = "auto",
                  deterministic: bool | None = None) -> dict:
     """One grid cell: draw the sparse training set, train, evaluate on the fixed test set, write files."""
-    job = start_job(threads, device_name, deterministic, files)
     cfg, channels, size = study["stage2"], study["pre"] + study["post"], parse_size(size)
+    loss_fn = build_loss(cfg["loss"], **cfg["loss_params"])  # a bad parameter fails before any file is written
+    job = start_job(threads, device_name, deterministic, files)
     training = dict(cfg["training"])
 
     pos, neg = class_indices(store, "train")
@@ -259,9 +261,9 @@ def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFi
     model = build_segmenter(study, stage1)
     train = repeat_to(splits["train"], study["min_epoch_chips"])
     result = fit(model, train, splits["val"], training, checkpoint=files.checkpoint,
-                 history_path=files.history, seed=seed, loss_fn=build_loss(cfg["loss"]), device=job.device,
+                 history_path=files.history, seed=seed, loss_fn=loss_fn, device=job.device,
                  run_id={"stage": 2, "pretraining": pretraining, "size": size, "model": model.config,
-                         "loss": cfg["loss"], "chips": chosen["train"].tolist()})
+                         "loss": cfg["loss"], "loss_params": cfg["loss_params"], "chips": chosen["train"].tolist()})
 
     test = chips["test"]
     prob = predict(model, splits["test"].images, training["eval_batch_size"], job.device).numpy()
