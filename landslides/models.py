@@ -186,7 +186,8 @@ def _chip_classifier(spec: dict) -> nn.Module:
 def _sparse_segmenter(spec: dict) -> nn.Module:
     # The stage-1 network inside is rebuilt empty; its weights come with the segmenter's state dict.
     stage1 = _chip_classifier(spec["stage1"]) if spec.get("stage1") else None
-    return Segmenter(spec["in_channels"], spec["width"], stage1, spec.get("network", "tiny_unet"))
+    return Segmenter(spec["in_channels"], spec["width"], stage1, spec.get("network", "tiny_unet"),
+                     spec.get("stage1_batchnorm", "frozen"))
 
 
 def load_local_weights(model: nn.Module, path: Path) -> None:

@@ -80,6 +80,7 @@ def conv8_bn_leaky(in_channels: int, out_channels: int, padding: str = "same") -
 
 
 NETWORKS = ("tiny_unet", "authors")
+STAGE1_BATCHNORM = ("frozen", "train")  # the stage-1 BatchNorm mode while stage 2 trains (Segmenter)
 
 
 def _check_network(network: str) -> None:
@@ -127,17 +128,22 @@ class Segmenter(nn.Module):
     """Stage 2: a plain CNN on cat(pre, post), plus the frozen stage-1 embeddings when one is given.
 
     Frozen means frozen: the stage-1 parameters never get gradients (requires_grad False, and the
-    forward pass runs under no_grad), and the stage-1 module stays in eval mode even while this model
-    trains, so its BatchNorm layers use, and never update, their running statistics.
+    forward pass runs under no_grad), and with `stage1_batchnorm="frozen"` the stage-1 module stays in eval
+    mode even while this model trains, so its BatchNorm layers use, and never update, their running
+    statistics. `"train"` is the authors' behaviour: Lightning's train() switched the frozen classifier back
+    to training mode, so while stage 2 trains its BatchNorm layers normalize with batch statistics and
+    update their running statistics (its weights stay frozen).
     """
 
     def __init__(self, in_channels: int = 4, width: int = 64, stage1: ChipClassifier | None = None,
-                 network: str = "tiny_unet") -> None:
+                 network: str = "tiny_unet", stage1_batchnorm: str = "frozen") -> None:
         super().__init__()
         _check_network(network)
+        if stage1_batchnorm not in STAGE1_BATCHNORM:
+            raise ValueError(f"unknown stage1_batchnorm {stage1_batchnorm!r}; valid: {', '.join(STAGE1_BATCHNORM)}")
         self.config = {"in_channels": in_channels, "width": width, "pretrained": stage1 is not None,
-                       "network": network}
-        self.network = network
+                       "network": network, "stage1_batchnorm": stage1_batchnorm}
+        self.network, self.stage1_batchnorm = network, stage1_batchnorm
         self.stage1 = stage1
         extra = 0
         if stage1 is not None:
@@ -156,7 +162,7 @@ class Segmenter(nn.Module):
 
     def train(self, mode: bool = True) -> Segmenter:
         super().train(mode)
-        if self.stage1 is not None:
+        if self.stage1 is not None and self.stage1_batchnorm == "frozen":
             self.stage1.eval()  # nn.Module.train would switch it back to training mode
         return self
 

@@ -145,6 +145,26 @@ def test_frozen_means_frozen(network):
     assert model(torch.randn(2, 4, 16, 16)).shape == (2, 2, 16, 16)
 
 
+def test_stage1_batchnorm_in_training_mode_as_the_authors_code():
+    """stage1_batchnorm "train": the stage-1 weights stay frozen, its BatchNorm running statistics follow the
+    stage-2 batches (Lightning's train() put the authors' frozen classifier back in training mode)."""
+    torch.manual_seed(0)
+    stage1 = ChipClassifier(2, 4, 4, network="authors")
+    before = copy.deepcopy(stage1.state_dict())
+    model = Segmenter(4, 8, stage1, network="authors", stage1_batchnorm="train")
+    model.train()
+    assert stage1.training
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    target = (torch.rand(4, 16, 16) > 0.5).long()
+    loss = build_loss("dice")(model(torch.randn(4, 4, 16, 16) * 5 - 2), target)
+    loss.backward()
+    optimizer.step()
+    changed = {k for k, v in stage1.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all("running" in k or "num_batches" in k for k in changed)
+    with pytest.raises(ValueError, match="stage1_batchnorm"):
+        Segmenter(4, 8, stage1, stage1_batchnorm="eval")
+
+
 def test_frozen_through_fit(tmp_path):
     """The same through the shared training loop, whose optimizer gets every parameter."""
     torch.manual_seed(0)
@@ -255,7 +275,7 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     study = study_config(sizes=["all"], seeds=[0])
     study["stage1"].update(network="authors")
     study["stage1"]["training"].update(schedule, scheduler="plateau")
-    study["stage2"].update(network="authors", loss_params={"smooth": 0, "skip_empty": True})
+    study["stage2"].update(network="authors", loss_params={"smooth": 0, "skip_empty": True}, stage1_batchnorm="train")
     study["stage2"]["training"].update(schedule)
     pretrain.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1, device_name="cpu")
     stage1, spec = pretrain.load_stage1(tmp_path / "stage1" / "model.pt")

@@ -226,14 +226,15 @@ def segmentation_test_metrics(prob: np.ndarray, label: np.ndarray, valid: np.nda
 
 def segmenter_spec(study: dict, stage1_spec: dict | None) -> dict:
     return {"kind": "sparse_segmenter", "in_channels": len(study["pre"]) + len(study["post"]),
-            "width": study["stage2"]["width"], "stage1": stage1_spec, "network": study["stage2"]["network"]}
+            "width": study["stage2"]["width"], "stage1": stage1_spec, "network": study["stage2"]["network"],
+            "stage1_batchnorm": study["stage2"]["stage1_batchnorm"]}
 
 
 def build_segmenter(study: dict, stage1: torch.nn.Module | None) -> Segmenter:
     """The stage-2 network around a trained stage-1 classifier (or none). Built directly, not through
     build_model, so that the seeded initialization draws exactly the stage-2 layers and nothing else."""
     return Segmenter(len(study["pre"]) + len(study["post"]), study["stage2"]["width"], stage1,
-                     study["stage2"]["network"])
+                     study["stage2"]["network"], study["stage2"]["stage1_batchnorm"])
 
 
 def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFiles, *, pretraining: str,
