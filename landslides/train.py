@@ -107,9 +107,10 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict):
     """`plateau_factor` / `plateau_patience` (null: each plateau scheduler's own) set a plateau scheduler's
     step, e.g. the pretrain authors' stage 2: factor 0.9 after 50 epochs of flat training loss."""
     factor, patience = cfg.get("plateau_factor"), cfg.get("plateau_patience")
-    if cfg["scheduler"] == "plateau":
+    if cfg["scheduler"] == "plateau":  # on the selection metric, or on the validation loss (`monitor`)
+        mode = "min" if cfg.get("monitor") == "val_loss" else "max"
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=factor or PLATEAU_FACTOR,
+            optimizer, mode=mode, factor=factor or PLATEAU_FACTOR,
             patience=PLATEAU_PATIENCE if patience is None else patience)
     if cfg["scheduler"] == "plateau_train_loss":
         # The authors' transfer code: ReduceLROnPlateau on the training loss with PyTorch's defaults
@@ -158,6 +159,23 @@ def evaluate(model: nn.Module, split: Split, batch_size: int, device: torch.devi
     metrics = SegmentationMetrics()
     metrics.update(prob, target == 1, valid=target != IGNORE_INDEX)
     return metrics.compute()
+
+
+@torch.no_grad()
+def validation_loss(model: nn.Module, split: Split, batch_size: int, loss_fn: Callable, device: torch.device) -> float:
+    """The training loss on the validation split in eval mode: batches of `batch_size` in order, each
+    batch's loss weighted by its size (as Lightning's epoch mean of a logged validation loss)."""
+    model.eval()
+    total, seen = torch.zeros((), device=device), 0
+    for start in range(0, len(split), batch_size):
+        images = split.images[start : start + batch_size]
+        if device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            logits = model(images).float()
+        total += loss_fn(logits, split.target[start : start + batch_size]) * len(images)
+        seen += len(images)
+    return total.item() / max(seen, 1)  # one read per epoch
 
 
 def fingerprint(obj) -> str:
@@ -251,9 +269,10 @@ def fit(
     """Train `model` in place; on return it holds the weights of the best validation epoch.
 
     cfg: the `training` section (epochs, batch_size, eval_batch_size, optimizer, lr, weight_decay,
-    scheduler, grad_clip, selection_metric, selection, early_stopping, compile). selection "best" keeps the
-    epoch with the best validation score, "last" the last epoch (the score is still recorded);
-    early_stopping N ends training after N epochs without a better score (None: never).
+    scheduler, grad_clip, selection_metric, selection, early_stopping, monitor, compile). selection "best"
+    keeps the epoch with the best validation score, "last" the last epoch (the score is still recorded);
+    early_stopping N ends training after N epochs without a better score, or without a lower validation
+    loss with `monitor: val_loss` (None: never).
     run_id: everything else that defines the run (for the resume fingerprint).
     evaluate_fn(model, val_split) -> metrics replaces the pixel-metric validation for models that are
     not segmenters (the stage-1 chip classifier).
@@ -278,6 +297,7 @@ def fit(
     train_dev, val_dev = train.to(device), val.to(device)
 
     start_epoch, best = 0, {"score": -float("inf"), "epoch": -1, "metrics": {}, "weights": None}
+    watched = {"value": -float("inf"), "epoch": -1}  # what early stopping watches (higher is better)
     history: list[dict] = []
     state = load_checkpoint(checkpoint, key)
     if state is not None:
@@ -286,17 +306,22 @@ def fit(
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
         start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
+        watched = state.get("watched", {"value": best["score"], "epoch": best["epoch"]})
         print(f"resuming from {checkpoint} after epoch {state['epoch']}", file=sys.stderr)
 
     keep_last = cfg.get("selection", "best") == "last"
     patience = cfg.get("early_stopping")
+    # `monitor: val_loss` makes early stopping and the `plateau` scheduler watch the validation loss (the
+    # pretrain authors' Lightning callbacks) instead of the selection metric; selection keeps the metric.
+    on_val_loss = cfg.get("monitor", "selection_metric") == "val_loss"
     stopped_early = False
     last_write_s, last_write_end = 0.0, time.perf_counter()
     for epoch in range(start_epoch, cfg["epochs"]):
-        if patience is not None and best["epoch"] >= 0 and epoch - best["epoch"] > patience and not keep_last:
+        if patience is not None and watched["epoch"] >= 0 and epoch - watched["epoch"] > patience and not keep_last:
             stopped_early = True
             print(f"early stopping before epoch {epoch + 1}: no better validation "
-                  f"{cfg['selection_metric']} since epoch {best['epoch'] + 1}", file=sys.stderr)
+                  f"{'loss' if on_val_loss else cfg['selection_metric']} since epoch {watched['epoch'] + 1}",
+                  file=sys.stderr)
             break
         row = train_one_epoch(train_model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
         if evaluate_fn is None:
@@ -305,10 +330,16 @@ def fit(
             val_metrics = evaluate_fn(model, val_dev)
         score = val_metrics[cfg["selection_metric"]]
         score = -float("inf") if np.isnan(score) else score
+        watch = score
+        if on_val_loss:
+            row["val_loss"] = validation_loss(model, val_dev, cfg["batch_size"], loss_fn, device)
+            watch = -float("inf") if np.isnan(row["val_loss"]) else -row["val_loss"]
+        if watch > watched["value"]:
+            watched = {"value": watch, "epoch": epoch}
         if cfg["scheduler"] == "plateau_train_loss":
             scheduler.step(row["train_loss"])
         elif isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(score)
+            scheduler.step(row["val_loss"] if on_val_loss else score)
         elif scheduler is not None:
             scheduler.step()
         if keep_last:  # the current weights are the last epoch's: nothing to copy
@@ -324,7 +355,7 @@ def fit(
             save_torch({"fingerprint": key, "epoch": epoch, "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                        "best": best, "history": history}, checkpoint)
+                        "best": best, "watched": watched, "history": history}, checkpoint)
             last_write_end = time.perf_counter()
             last_write_s = last_write_end - started
 

@@ -271,9 +271,10 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     """paper.yaml's pretrain settings at toy size: the authors' layers in both stages, smp's Dice, their
     plateau schedules; model.pt rebuilds the authors' networks. An unknown loss parameter is one clear error."""
     store = hand_store()
-    schedule = {"scheduler": "plateau_train_loss", "plateau_factor": 0.9, "plateau_patience": 0}
+    schedule = {"scheduler": "plateau_train_loss", "plateau_factor": 0.9, "plateau_patience": 0,
+                "monitor": "val_loss", "early_stopping": 1}
     study = study_config(sizes=["all"], seeds=[0])
-    study["stage1"].update(network="authors")
+    study["stage1"].update(network="authors", loss="batch_softmax_ce")
     study["stage1"]["training"].update(schedule, scheduler="plateau")
     study["stage2"].update(network="authors", loss_params={"smooth": 0, "skip_empty": True}, stage1_batchnorm="train")
     study["stage2"]["training"].update(schedule)
@@ -284,6 +285,8 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     metrics = pretrain.train_stage2(store, tmp_path / "stage1" / "model.pt", files, pretraining="hokkaido",
                                     size="all", seed=0, study=study, threads=1, device_name="cpu")
     assert 0 <= metrics["test"]["auprc"] <= 1
+    assert "val_loss" in (tmp_path / "stage1" / "history.csv").read_text().splitlines()[0]
+    assert "val_loss" in files.history.read_text().splitlines()[0]
     model, saved = load_model(files.model)
     assert saved["spec"]["network"] == "authors" and saved["spec"]["stage1"]["network"] == "authors"
     assert model.head[-1].kernel_size == (8, 8) and model(torch.zeros(1, 4, 32, 32)).shape == (1, 2, 32, 32)

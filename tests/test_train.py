@@ -19,7 +19,7 @@ from landslides.config import load_schema, validate_config
 from landslides.losses import build_loss
 from landslides.models import build_segmentation_model
 from landslides.normalization import fit_channel_stats, normalize
-from landslides.train import IGNORE_INDEX, Split, build_scheduler, fit, select_device
+from landslides.train import IGNORE_INDEX, Split, build_scheduler, fit, select_device, validation_loss
 
 TRAINING = {"epochs": 3, "batch_size": 4, "eval_batch_size": 8, "optimizer": "adam", "lr": 1e-3,
             "weight_decay": 0.0, "scheduler": "plateau", "loss": "ce", "grad_clip": None,
@@ -210,6 +210,34 @@ def test_plateau_on_training_loss_keeps_pytorch_defaults(tmp_path):
     within a short run the learning rate never changes."""
     _, result = run(tmp_path, cfg=dict(TRAINING, scheduler="plateau_train_loss"))
     assert {row["lr"] for row in result.history} == {TRAINING["lr"]}
+
+
+def test_validation_loss_is_the_batch_size_weighted_mean():
+    torch.manual_seed(0)
+    model, data = tiny_model(), tiny_data(6, seed=1)
+    loss_fn = build_loss("ce")
+    got = validation_loss(model, data, 4, loss_fn, select_device("cpu"))
+    with torch.no_grad():
+        model.eval()
+        parts = [(loss_fn(model(data.images[i:i + 4]), data.target[i:i + 4]).item(), len(data.images[i:i + 4]))
+                 for i in (0, 4)]
+    assert got == pytest.approx(sum(value * n for value, n in parts) / 6)
+
+
+def test_early_stopping_on_the_validation_loss(tmp_path):
+    """monitor: val_loss (the pretrain authors' callbacks): early stopping follows the recorded validation
+    loss, not the selection metric (no_skill, flat: on it, patience 1 would stop before the third epoch)."""
+    cfg = dict(TRAINING, selection_metric="no_skill", epochs=6, early_stopping=1, monitor="val_loss")
+    _, result = run(tmp_path, cfg=cfg)
+    losses = [row["val_loss"] for row in result.history]
+    last_better = 0  # the epoch of the lowest loss so far: training stops once 2 epochs passed without one
+    for epoch, value in enumerate(losses):
+        assert epoch - last_better <= 1  # it would have stopped before this epoch
+        if value < losses[last_better]:
+            last_better = epoch
+    assert len(losses) > 2
+    assert result.stopped_early == (len(losses) < 6)
+    assert not result.stopped_early or len(losses) - last_better > 1  # stopped: 2 epochs without a better loss
 
 
 @pytest.mark.parametrize(("scheduler", "factor", "patience", "flat"), [
