@@ -74,26 +74,70 @@ class SegmentationMetrics:
             self.histogram.update(prob, label)
 
     def compute(self) -> dict[str, float]:
-        tp, fp, fn, tn = self.tp, self.fp, self.fn, self.tn
-        n = tp + fp + fn + tn
-        iou = _ratio(tp, tp + fp + fn)
-        iou_background = _ratio(tn, tn + fp + fn)
-        precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-        result = {
-            "precision": precision,
-            "recall": recall,
-            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-            "iou": iou,
-            "miou": (iou + iou_background) / 2,
-            "fpr": _ratio(fp, fp + tn),
-            "accuracy": _ratio(tp + tn, n),
-            "no_skill": _ratio(tp + fn, n),
-            "pixels": n,
-            "positive_pixels": tp + fn,
-        }
+        result = count_metrics(self.tp, self.fp, self.fn, self.tn)
         if self.histogram is not None:
             result["auprc"] = self.histogram.average_precision()
         return result
+
+
+def count_metrics(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
+    """Threshold metrics of the landslide class from its confusion counts."""
+    n = tp + fp + fn + tn
+    iou = _ratio(tp, tp + fp + fn)
+    iou_background = _ratio(tn, tn + fp + fn)
+    return {
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "iou": iou,
+        "miou": (iou + iou_background) / 2,
+        "fpr": _ratio(fp, fp + tn),
+        "accuracy": _ratio(tp + tn, n),
+        "no_skill": _ratio(tp + fn, n),
+        "pixels": n,
+        "positive_pixels": tp + fn,
+    }
+
+
+def split_metrics_on_device(prob: torch.Tensor, label: torch.Tensor, valid: torch.Tensor,
+                            threshold: float = DECISION_THRESHOLD) -> dict[str, float]:
+    """SegmentationMetrics' metrics of one whole split, computed where the tensors are, with one host read.
+
+    For GPU jobs: a validation split's probabilities stay on the GPU, which sorts them in about a millisecond,
+    where copying them to the host and building the score histogram there took 0.06-0.08 s per validation of
+    1.9 M pixels (a pretrain stage-2 split; up to 1000 validations a job). The exact average precision is
+    the histogram's: a sort by descending score, and for each positive pixel the precision at the end of
+    its run of equal scores (the threshold that first includes it), averaged over the positives. Values
+    equal the histogram's up to the order of float64 summation (tested on the CPU).
+    """
+    prob, label, valid = prob.detach().float().flatten(), label.flatten().bool(), valid.flatten().bool()
+    positive = label & valid
+    predicted = prob >= threshold
+    counts = torch.stack([(predicted & positive).sum(), (predicted & valid & ~label).sum(),
+                          (~predicted & positive).sum(), (~predicted & valid & ~label).sum()])
+    values = torch.cat([counts.double(), _average_precision(prob, positive, valid).view(1)]).tolist()
+    tp, fp, fn, tn = (int(v) for v in values[:4])
+    return {**count_metrics(tp, fp, fn, tn), "auprc": values[4]}
+
+
+def _average_precision(scores: torch.Tensor, positive: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Exact average precision (0-d float64) of the valid pixels; NaN without positives. Fixed shapes only.
+
+    Invalid pixels sort last (key -inf; probabilities never are) and count in no total. Equal scores form
+    one threshold: a pixel's precision is the one at the end of its run (-0.0 equals 0.0; NaNs, sorted
+    first, form one run, as in the histogram)."""
+    key = torch.where(valid, scores, -torch.inf)
+    order = torch.sort(key, descending=True).indices
+    key, positive, valid = key[order], positive[order].long(), valid[order].long()
+    true_positives, predicted = positive.cumsum(0), valid.cumsum(0)
+    nan = key.isnan()
+    same_as_next = (key[:-1] == key[1:]) | (nan[:-1] & nan[1:])
+    is_end = torch.cat([~same_as_next, same_as_next.new_ones(1)])
+    index = torch.arange(key.numel(), device=key.device)
+    # The end of each pixel's run: the first run end at or after it (a cumulative minimum from the back).
+    run_end = torch.where(is_end, index, key.numel()).flip(0).cummin(0).values.flip(0)
+    precision = true_positives[run_end].double() / predicted[run_end].clamp_min(1).double()
+    return (positive.double() * precision).sum() / positive.sum().double()
 
 
 def _distinct_counts(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, f1_score, jaccard_score, precision_score, recall_score
 
-from landslides.metrics import ScoreHistogram, SegmentationMetrics
+from landslides.metrics import ScoreHistogram, SegmentationMetrics, split_metrics_on_device
 
 
 def _arrays(seed=0, n=20_000, ties=True):
@@ -83,3 +83,32 @@ def test_histogram_counts_equal_numpy_unique_with_nan_and_signed_zeros():
     positives = np.array([np.sum(labels & ((scores == v) | (np.isnan(scores) & np.isnan(v)))) for v in values])
     assert np.array_equal(hist.values, values, equal_nan=True)
     assert np.array_equal(hist.totals, totals) and np.array_equal(hist.positives, positives)
+
+
+@pytest.mark.parametrize("case", ["ties", "continuous", "nan_and_signed_zeros", "no_positive", "all_positive"])
+def test_split_metrics_on_device_equal_the_histogram(case):
+    """GPU jobs compute validation metrics with `split_metrics_on_device` (fixed shapes, one host read); run
+    here on the CPU, it gives SegmentationMetrics' values: the counts exactly, the AUPRC up to float64
+    summation order, invalid pixels left out."""
+    gen = torch.Generator().manual_seed(3)
+    prob = torch.rand(12, 16, 16, generator=gen)
+    if case != "continuous":
+        prob = (prob * 20).round() / 20  # many ties
+    if case == "nan_and_signed_zeros":
+        prob[0, 0, :4] = float("nan")
+        prob[1, 0, :4], prob[1, 1, :4] = -0.0, 0.0
+    label = torch.rand(12, 16, 16, generator=gen) < 0.15
+    label = {"no_positive": torch.zeros_like(label), "all_positive": torch.ones_like(label)}.get(case, label)
+    valid = torch.rand(12, 16, 16, generator=gen) > 0.2
+    reference = SegmentationMetrics()
+    reference.update(prob, label, valid=valid)
+    expected, got = reference.compute(), split_metrics_on_device(prob, label, valid)
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        if key == "auprc" or np.isnan(value):
+            assert got[key] == pytest.approx(value, rel=1e-12, nan_ok=True), key
+        else:
+            assert got[key] == value, key
+    if case == "continuous":
+        keep = valid.numpy()
+        assert got["auprc"] == pytest.approx(average_precision_score(label.numpy()[keep], prob.numpy()[keep]))
