@@ -638,7 +638,7 @@ def projection(result: Result, job_overhead: float) -> list[dict]:
     for work in result.setup.work:
         steps = work.epochs * max(1, math.ceil(work.train / batch))
         train_s = steps * step_s
-        eval_s = (work.epochs * work.val + work.predict) / result.eval_rate
+        eval_s = (work.epochs * work.val * _validation_passes(result.setup) + work.predict) / result.eval_rate
         # fit writes after the first epoch, then only as often as keeps the writes near CHECKPOINT_TIME_SHARE.
         checkpoint_s = result.checkpoint_s + min((work.epochs - 1) * result.checkpoint_s,
                                                  CHECKPOINT_TIME_SHARE * (train_s + eval_s))
@@ -648,6 +648,11 @@ def projection(result: Result, job_overhead: float) -> list[dict]:
                      "checkpoint_s": checkpoint_s * work.jobs, "fixed_s": job_overhead * work.jobs,
                      "total_s": per_job * work.jobs})
     return rows
+
+
+def _validation_passes(setup: Setup) -> int:
+    """Forward passes over the validation split per epoch: `monitor: val_loss` adds the loss's own."""
+    return 2 if setup.training.get("monitor") == "val_loss" else 1
 
 
 def _hours(seconds: float) -> str:
@@ -674,7 +679,7 @@ def grid_flops(setup: Setup, step_flops: int) -> float:
     total = 0.0
     for work in setup.work:
         steps = work.epochs * max(1, math.ceil(work.train / batch))
-        forwards = work.epochs * work.val + work.predict
+        forwards = work.epochs * work.val * _validation_passes(setup) + work.predict
         total += work.jobs * (steps * step_flops + forwards * step_flops / batch / 3)
     return total
 
