@@ -58,8 +58,12 @@ def test_the_grid_work_counts_every_training_job_and_step():
     rounds = {w.note: w for w in work["refine/swin/x4"]}
     assert rounds["round 0"].epochs == 85 and rounds["rounds 1-3"].epochs == 67
     assert rounds["rounds 1-3"].train == 3799 + 245 + 800
-    # pretrain stage 2: a 2-chip set is tiled to min_epoch_chips per epoch.
-    assert {w.train for w in work["pretrain/stage2/none"]} == {32, 35, 40, 110}
+    # pretrain stage 2: paper.yaml does not tile (min_epoch_chips 1, the authors' epochs); the default's 32 does.
+    assert pretrain["min_epoch_chips"] == 1
+    assert {w.train for w in work["pretrain/stage2/none"]} == {2, 5, 10, 20, 110}
+    tiled = dict(config, pretrain=dict(pretrain, min_epoch_chips=32))
+    tiled_work = {s.name: s.work for s in benchmark.setups(tiled, sizes)}
+    assert {w.train for w in tiled_work["pretrain/stage2/none"]} == {32, 35, 40, 110}
 
 
 def test_sizes_come_from_the_workflow_data_when_present(tmp_path):
