@@ -112,3 +112,14 @@ def test_split_metrics_on_device_equal_the_histogram(case):
     if case == "continuous":
         keep = valid.numpy()
         assert got["auprc"] == pytest.approx(average_precision_score(label.numpy()[keep], prob.numpy()[keep]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: the GPU jobs' path")
+def test_split_metrics_on_the_gpu_equal_the_cpu_histogram():
+    gen = torch.Generator().manual_seed(4)
+    prob = (torch.rand(40, 64, 64, generator=gen) * 100).round() / 100
+    label, valid = torch.rand(40, 64, 64, generator=gen) < 0.1, torch.rand(40, 64, 64, generator=gen) > 0.05
+    reference = SegmentationMetrics()
+    reference.update(prob, label, valid=valid)
+    got = split_metrics_on_device(prob.cuda(), label.cuda(), valid.cuda())
+    assert got == pytest.approx(reference.compute(), rel=1e-12)
