@@ -651,8 +651,9 @@ def projection(result: Result, job_overhead: float) -> list[dict]:
 
 
 def _validation_passes(setup: Setup) -> int:
-    """Forward passes over the validation split per epoch: `monitor: val_loss` adds the loss's own."""
-    return 2 if setup.training.get("monitor") == "val_loss" else 1
+    """Forward passes over the validation split per epoch: with `monitor: val_loss` a segmenter's metrics
+    reuse the loss's pass (`train.validation_loss`); a classifier's custom evaluation takes its own."""
+    return 2 if setup.training.get("monitor") == "val_loss" and setup.target != "mask" else 1
 
 
 def _hours(seconds: float) -> str:

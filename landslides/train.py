@@ -156,14 +156,17 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int, device: tor
     return torch.cat(out) if out else torch.empty(0)
 
 
-def evaluate(model: nn.Module, split: Split, batch_size: int, device: torch.device) -> dict[str, float]:
-    """Pixel metrics of a segmenter on `split`. On a GPU they are computed there with one host read
-    (`split_metrics_on_device`); on the CPU with the score histogram, as always (CPU runs stay bit-identical)."""
+def evaluate(model: nn.Module, split: Split, batch_size: int, device: torch.device,
+             prob: torch.Tensor | None = None) -> dict[str, float]:
+    """Pixel metrics of a segmenter on `split` (its landslide probabilities `prob` when already computed).
+    On a GPU they are computed there with one host read (`split_metrics_on_device`); on the CPU with the
+    score histogram, as always (CPU runs stay bit-identical)."""
+    if prob is None:
+        prob = predict(model, split.images, batch_size, device, to_host=device.type != "cuda")
     if device.type == "cuda":
-        prob = predict(model, split.images, batch_size, device, to_host=False)
         target = split.target.to(device)
         return split_metrics_on_device(prob, target == 1, target != IGNORE_INDEX)
-    prob = predict(model, split.images, batch_size, device)
+    prob = prob.cpu()
     target = split.target.cpu()
     metrics = SegmentationMetrics()
     metrics.update(prob, target == 1, valid=target != IGNORE_INDEX)
@@ -171,20 +174,26 @@ def evaluate(model: nn.Module, split: Split, batch_size: int, device: torch.devi
 
 
 @torch.no_grad()
-def validation_loss(model: nn.Module, split: Split, batch_size: int, loss_fn: Callable, device: torch.device) -> float:
+def validation_loss(model: nn.Module, split: Split, batch_size: int, loss_fn: Callable, device: torch.device,
+                    output: Callable[[torch.Tensor], torch.Tensor] | None = None):
     """The training loss on the validation split in eval mode: batches of `batch_size` in order, each
-    batch's loss weighted by its size (as Lightning's epoch mean of a logged validation loss)."""
+    batch's loss weighted by its size (as Lightning's epoch mean of a logged validation loss).
+
+    Returns (loss, output(logits) of every image on `device`, or None without `output`): the validation
+    metrics then need no second pass (in eval mode a sample's logits do not depend on its batch mates)."""
     model.eval()
-    total, seen = torch.zeros((), device=device), 0
+    total, seen, outputs = torch.zeros((), device=device), 0, []
     for start in range(0, len(split), batch_size):
         images = split.images[start : start + batch_size]
         if device.type == "cuda":
             images = images.contiguous(memory_format=torch.channels_last)
         with autocast(device):
-            logits = model(images).float()
-        total += loss_fn(logits, split.target[start : start + batch_size]) * len(images)
+            logits = model(images)
+            if output is not None:
+                outputs.append(output(logits))
+        total += loss_fn(logits.float(), split.target[start : start + batch_size]) * len(images)
         seen += len(images)
-    return total.item() / max(seen, 1)  # one read per epoch
+    return total.item() / max(seen, 1), torch.cat(outputs) if outputs else None  # one read per epoch
 
 
 def fingerprint(obj) -> str:
@@ -333,15 +342,18 @@ def fit(
                   file=sys.stderr)
             break
         row = train_one_epoch(train_model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
+        prob = None
+        if on_val_loss:  # a segmenter's metrics reuse this pass's probabilities
+            output = landslide_probability if evaluate_fn is None else None
+            row["val_loss"], prob = validation_loss(model, val_dev, cfg["batch_size"], loss_fn, device, output)
         if evaluate_fn is None:
-            val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device)
+            val_metrics = evaluate(model, val_dev, cfg["eval_batch_size"], device, prob=prob)
         else:
             val_metrics = evaluate_fn(model, val_dev)
         score = val_metrics[cfg["selection_metric"]]
         score = -float("inf") if np.isnan(score) else score
         watch = score
         if on_val_loss:
-            row["val_loss"] = validation_loss(model, val_dev, cfg["batch_size"], loss_fn, device)
             watch = -float("inf") if np.isnan(row["val_loss"]) else -row["val_loss"]
         if watch > watched["value"]:
             watched = {"value": watch, "epoch": epoch}

@@ -119,7 +119,11 @@ def test_projection_is_steps_times_step_time_plus_validation_and_fixed_costs():
     result.checkpoint_s = 0.01  # a small state: every epoch writes
     (row,) = benchmark.projection(result, job_overhead=10.0)
     assert row["checkpoint_s"] == pytest.approx(2 * 3 * 0.01)
-    result.setup.training["monitor"] = "val_loss"  # one more forward over the validation split per epoch
+    result.setup.training["monitor"] = "val_loss"
+    result.setup.target = "mask"  # a segmenter's metrics reuse the validation loss's pass
+    (row,) = benchmark.projection(result, job_overhead=10.0)
+    assert row["eval_s"] == pytest.approx(2 * (3 * 8 + 4) / 8.0)
+    result.setup.target = "chip"  # a classifier's evaluation takes a pass of its own
     (row,) = benchmark.projection(result, job_overhead=10.0)
     assert row["eval_s"] == pytest.approx(2 * (2 * 3 * 8 + 4) / 8.0)
 

@@ -19,7 +19,16 @@ from landslides.config import load_schema, validate_config
 from landslides.losses import build_loss
 from landslides.models import build_segmentation_model
 from landslides.normalization import fit_channel_stats, normalize
-from landslides.train import IGNORE_INDEX, Split, build_scheduler, fit, select_device, validation_loss
+from landslides.train import (
+    IGNORE_INDEX,
+    Split,
+    build_scheduler,
+    fit,
+    landslide_probability,
+    predict,
+    select_device,
+    validation_loss,
+)
 
 TRAINING = {"epochs": 3, "batch_size": 4, "eval_batch_size": 8, "optimizer": "adam", "lr": 1e-3,
             "weight_decay": 0.0, "scheduler": "plateau", "loss": "ce", "grad_clip": None,
@@ -216,12 +225,14 @@ def test_validation_loss_is_the_batch_size_weighted_mean():
     torch.manual_seed(0)
     model, data = tiny_model(), tiny_data(6, seed=1)
     loss_fn = build_loss("ce")
-    got = validation_loss(model, data, 4, loss_fn, select_device("cpu"))
+    got, prob = validation_loss(model, data, 4, loss_fn, select_device("cpu"), output=landslide_probability)
     with torch.no_grad():
         model.eval()
         parts = [(loss_fn(model(data.images[i:i + 4]), data.target[i:i + 4]).item(), len(data.images[i:i + 4]))
                  for i in (0, 4)]
     assert got == pytest.approx(sum(value * n for value, n in parts) / 6)
+    # The same pass's probabilities are predict's (whose batches may differ: eval mode, per-sample logits).
+    torch.testing.assert_close(prob, predict(model, data.images, 8, select_device("cpu")))
 
 
 def test_early_stopping_on_the_validation_loss(tmp_path):
