@@ -121,7 +121,8 @@ def pretrain_stage2_study(study: dict) -> dict:
     The stage-1 model is an input file: a retrained stage 1 reruns its stage-2 cells through that file.
     """
     return canonical({"pre": study["pre"], "post": study["post"], "test_chips": study["test_chips"],
-                      "min_epoch_chips": study["min_epoch_chips"], "stage2": study["stage2"]})
+                      "min_epoch_chips": study["min_epoch_chips"], "invalid_pixels": study["invalid_pixels"],
+                      "stage2": study["stage2"]})
 
 
 def ridgei_job_study(study: dict, cell: dict) -> dict:

@@ -273,7 +273,7 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     store = hand_store()
     schedule = {"scheduler": "plateau_train_loss", "plateau_factor": 0.9, "plateau_patience": 0,
                 "monitor": "val_loss", "early_stopping": 1}
-    study = study_config(sizes=["all"], seeds=[0])
+    study = study_config(sizes=["all"], seeds=[0], invalid_pixels="score")
     study["stage1"].update(network="authors", loss="batch_softmax_ce")
     study["stage1"]["training"].update(schedule, scheduler="plateau")
     study["stage2"].update(network="authors", loss_params={"smooth": 0, "skip_empty": True}, stage1_batchnorm="train")
@@ -285,6 +285,7 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     metrics = pretrain.train_stage2(store, tmp_path / "stage1" / "model.pt", files, pretraining="hokkaido",
                                     size="all", seed=0, study=study, threads=1, device_name="cpu")
     assert 0 <= metrics["test"]["auprc"] <= 1
+    assert metrics["test"]["pixels"] == metrics["chips"]["test"] * 32 * 32  # "score": the invalid row counts too
     assert "val_loss" in (tmp_path / "stage1" / "history.csv").read_text().splitlines()[0]
     assert "val_loss" in files.history.read_text().splitlines()[0]
     model, saved = load_model(files.model)

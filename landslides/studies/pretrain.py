@@ -255,7 +255,7 @@ def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFi
     # Labels are sparse, images are not: normalize with every training-partition chip of the region, so
     # a 2-chip run does not get statistics of 2 chips.
     stats = pair_stats(select_indices(store, channels, np.concatenate([pos, neg])), study["pre"], study["post"])
-    splits = {s: to_split(c, stats) for s, c in chips.items()}
+    splits = {s: to_split(c, stats, study["invalid_pixels"]) for s, c in chips.items()}
 
     stage1, stage1_spec = load_stage1(stage1_path) if stage1_path else (None, None)
     torch.manual_seed(seed)  # initialization depends on the seed only
@@ -268,7 +268,9 @@ def train_stage2(store: xr.Dataset, stage1_path: str | Path | None, files: RunFi
 
     test = chips["test"]
     prob = predict(model, splits["test"].images, training["eval_batch_size"], job.device).numpy()
-    test_metrics = segmentation_test_metrics(prob, test["label"], test["valid"], test["has_landslide"])
+    # invalid_pixels "score": the authors' test metrics count every pixel (their labels: NaN -> 0).
+    scored = test["valid"] if study["invalid_pixels"] == "ignore" else np.ones_like(test["valid"])
+    test_metrics = segmentation_test_metrics(prob, test["label"], scored, test["has_landslide"])
     save_model(files.model, model, study="pretrain", spec=segmenter_spec(study, stage1_spec), channels=channels,
                normalization={"mode": "pair_pooled", **stats.to_dict()}, config=study)
     write_predictions(files.predictions, {"test": {
