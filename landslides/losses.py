@@ -300,10 +300,10 @@ def dice_loss(
     target, valid = _valid_target(logits, target, ignore_index)
     p = torch.where(valid, F.softmax(logits, dim=1)[:, LANDSLIDE], 0.0)
     g = ((target == LANDSLIDE) & valid).to(p.dtype)
-    any_valid = valid.any()
-    total = torch.where(any_valid, p.sum() + g.sum() + smooth, 1.0)  # 1 stands in when nothing is valid
+    any_valid, positives = valid.any(), g.sum()
+    total = torch.where(any_valid, p.sum() + positives + smooth, 1.0)  # 1 stands in when nothing is valid
     dice = 1.0 - (2.0 * (p * g).sum() + smooth) / total.clamp_min(DICE_EPS)
-    counted = (g.sum() > 0) & any_valid if skip_empty else any_valid
+    counted = (positives > 0) & any_valid if skip_empty else any_valid
     return dice * counted.to(dice.dtype)  # not counted: 0, still connected to logits
 
 

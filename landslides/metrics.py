@@ -111,10 +111,10 @@ def split_metrics_on_device(prob: torch.Tensor, label: torch.Tensor, valid: torc
     equal the histogram's up to the order of float64 summation (tested on the CPU).
     """
     prob, label, valid = prob.detach().float().flatten(), label.flatten().bool(), valid.flatten().bool()
-    positive = label & valid
+    positive, negative = label & valid, ~label & valid
     predicted = prob >= threshold
-    counts = torch.stack([(predicted & positive).sum(), (predicted & valid & ~label).sum(),
-                          (~predicted & positive).sum(), (~predicted & valid & ~label).sum()])
+    counts = torch.stack([(predicted & positive).sum(), (predicted & negative).sum(),
+                          (~predicted & positive).sum(), (~predicted & negative).sum()])
     values = torch.cat([counts.double(), _average_precision(prob, positive, valid).view(1)]).tolist()
     tp, fp, fn, tn = (int(v) for v in values[:4])
     return {**count_metrics(tp, fp, fn, tn), "auprc": values[4]}

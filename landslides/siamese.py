@@ -83,9 +83,9 @@ NETWORKS = ("tiny_unet", "authors")
 STAGE1_BATCHNORM = ("frozen", "train")  # the stage-1 BatchNorm mode while stage 2 trains (Segmenter)
 
 
-def _check_network(network: str) -> None:
-    if network not in NETWORKS:
-        raise ValueError(f"unknown pretrain network {network!r}; valid: {', '.join(NETWORKS)}")
+def _check_choice(what: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
 
 
 def split_pair(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,7 +102,7 @@ class ChipClassifier(nn.Module):
     def __init__(self, pair_channels: int = 2, width: int = 32, embedding_channels: int = 32,
                  network: str = "tiny_unet") -> None:
         super().__init__()
-        _check_network(network)
+        _check_choice("pretrain network", network, NETWORKS)
         self.config = {"pair_channels": pair_channels, "width": width,
                        "embedding_channels": embedding_channels, "network": network}
         self.embedding_channels = embedding_channels
@@ -138,9 +138,8 @@ class Segmenter(nn.Module):
     def __init__(self, in_channels: int = 4, width: int = 64, stage1: ChipClassifier | None = None,
                  network: str = "tiny_unet", stage1_batchnorm: str = "frozen") -> None:
         super().__init__()
-        _check_network(network)
-        if stage1_batchnorm not in STAGE1_BATCHNORM:
-            raise ValueError(f"unknown stage1_batchnorm {stage1_batchnorm!r}; valid: {', '.join(STAGE1_BATCHNORM)}")
+        _check_choice("pretrain network", network, NETWORKS)
+        _check_choice("stage1_batchnorm", stage1_batchnorm, STAGE1_BATCHNORM)
         self.config = {"in_channels": in_channels, "width": width, "pretrained": stage1 is not None,
                        "network": network, "stage1_batchnorm": stage1_batchnorm}
         self.network, self.stage1_batchnorm = network, stage1_batchnorm

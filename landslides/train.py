@@ -137,6 +137,19 @@ def chip_probability(logits: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(logits.float())
 
 
+def _eval_logits(model: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device):
+    """(start, logits) of each batch of `images` in order: eval mode, on `device` (channels_last on CUDA),
+    under autocast. The one forward loop of prediction and of the validation loss."""
+    model.eval()
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start : start + batch_size].to(device, non_blocking=True)
+        if device.type == "cuda" and batch.ndim == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            logits = model(batch)
+        yield start, logits
+
+
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device,
             output: Callable[[torch.Tensor], torch.Tensor] = landslide_probability,
@@ -144,15 +157,10 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int, device: tor
     """`output(logits)` of every image, batch by batch, float32 on the CPU (on `device` when not `to_host`):
     by default landslide probabilities (N, H, W) of a two-class segmenter; `chip_probability` for a chip
     classifier."""
-    model.eval()
     out = []
-    for start in range(0, images.shape[0], batch_size):
-        batch = images[start : start + batch_size].to(device, non_blocking=True)
-        if device.type == "cuda" and batch.ndim == 4:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with autocast(device):
-            probability = output(model(batch))
-            out.append(probability.cpu() if to_host else probability)
+    for _, logits in _eval_logits(model, images, batch_size, device):
+        probability = output(logits)
+        out.append(probability.cpu() if to_host else probability)
     return torch.cat(out) if out else torch.empty(0)
 
 
@@ -181,18 +189,12 @@ def validation_loss(model: nn.Module, split: Split, batch_size: int, loss_fn: Ca
 
     Returns (loss, output(logits) of every image on `device`, or None without `output`): the validation
     metrics then need no second pass (in eval mode a sample's logits do not depend on its batch mates)."""
-    model.eval()
     total, seen, outputs = torch.zeros((), device=device), 0, []
-    for start in range(0, len(split), batch_size):
-        images = split.images[start : start + batch_size]
-        if device.type == "cuda":
-            images = images.contiguous(memory_format=torch.channels_last)
-        with autocast(device):
-            logits = model(images)
-            if output is not None:
-                outputs.append(output(logits))
-        total += loss_fn(logits.float(), split.target[start : start + batch_size]) * len(images)
-        seen += len(images)
+    for start, logits in _eval_logits(model, split.images, batch_size, device):
+        if output is not None:
+            outputs.append(output(logits))
+        total += loss_fn(logits.float(), split.target[start : start + len(logits)]) * len(logits)
+        seen += len(logits)
     return total.item() / max(seen, 1), torch.cat(outputs) if outputs else None  # one read per epoch
 
 
