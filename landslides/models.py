@@ -6,7 +6,8 @@ Kinds:
 
 - `segmentation`: a segmentation-models-pytorch network (U-Net, U-Net++, DeepLabV3+, SegFormer) with
   `classes` logits per pixel; `scale` != 1 wraps it for scale promotion (refine); Swin encoders need
-  `input_size`, the side of the patches they will see before promotion.
+  `input_size`, the side of the patches they will see before promotion; `csn: true` replaces its
+  BatchNorm layers by cross-sensor normalization (refine, `landslides.csn`).
 - `patch_classifier`: torchvision's ResNet50 with two logits per patch (ridgei).
 - `chip_classifier`, `sparse_segmenter`: pretrain's stage-1 siamese classifier and stage-2 model
   (`landslides.siamese`).
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from landslides.csn import convert as cross_sensor_norm
 from landslides.errors import InputError
 from landslides.siamese import ChipClassifier, Segmenter
 
@@ -37,13 +39,17 @@ DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)  # smp's U-Net default, cut to
 
 
 def segmentation_spec(model_config: dict, in_channels: int, *, classes: int = 2, scale: float = 1.0,
-                      input_size: int | None = None) -> dict:
-    """The spec of a config `model` block (arch, encoder, encoder_depth, decoder_channels)."""
-    return {"kind": "segmentation", "arch": model_config["arch"], "encoder": model_config["encoder"],
+                      input_size: int | None = None, csn: bool = False) -> dict:
+    """The spec of a config `model` block (arch, encoder, encoder_depth, decoder_channels); `csn`: every
+    BatchNorm replaced by cross-sensor normalization (`landslides.csn`; the key is stored only when set)."""
+    spec = {"kind": "segmentation", "arch": model_config["arch"], "encoder": model_config["encoder"],
             "in_channels": int(in_channels), "classes": int(classes),
             "encoder_depth": model_config.get("encoder_depth", 5),
             "decoder_channels": model_config.get("decoder_channels"), "scale": float(scale),
             "input_size": input_size}
+    if csn:
+        spec["csn"] = True
+    return spec
 
 
 def build_model(spec: dict, weights: str | Path | None = None) -> nn.Module:
@@ -57,6 +63,8 @@ def build_model(spec: dict, weights: str | Path | None = None) -> nn.Module:
         # Scale promotion wraps the network: the weights belong to the network inside.
         path = resolve_weights(weights, spec.get("encoder", ""))
         load_local_weights(model.model if isinstance(model, ScaledModel) else model, path)
+    if spec.get("csn"):  # after the weights: their BatchNorm statistics start both domains
+        model = cross_sensor_norm(model)
     return model
 
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from landslides import runlock
+from landslides.csn import TARGET, set_eval_domain
 from landslides.errors import InputError
 from landslides.files import save_npz, save_torch, write_json
 from landslides.models import build_model
@@ -104,7 +105,8 @@ def save_model(path: Path, model: nn.Module, *, study: str, spec: dict, channels
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict]:
-    """The trained network (CPU, eval mode) and the rest of its model file."""
+    """The trained network (CPU, eval mode; cross-sensor normalization set to the target domain) and the
+    rest of its model file."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # torch raises many kinds; all mean the file is not usable
@@ -116,6 +118,9 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as err:
         raise InputError(f"{path}: weights do not fit the stored network spec ({err})") from err
+    # New data meet a network with cross-sensor normalization as its target domain does (the domain it was
+    # adapted to); a network that never trained on target samples uses its source statistics for them.
+    set_eval_domain(model, TARGET)
     return model.eval(), saved
 
 

@@ -26,7 +26,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from landslides import csn
 from landslides.constants import IGNORE_INDEX
+from landslides.errors import InputError
 from landslides.files import atomic_path, save_torch
 from landslides.metrics import SegmentationMetrics, split_metrics_on_device
 
@@ -48,16 +50,20 @@ CHECKPOINT_TIME_SHARE = 0.05
 
 @dataclass
 class Split:
-    """Normalized images (N, C, H, W) float32 and targets (N, H, W) int64 (0, 1, IGNORE_INDEX)."""
+    """Normalized images (N, C, H, W) float32 and targets (N, H, W) int64 (0, 1, IGNORE_INDEX); `domain`,
+    (N,) int64, the source (0) or target (1) domain of each sample for a network with cross-sensor
+    normalization (`landslides.csn`), None when all samples are from the source."""
 
     images: torch.Tensor
     target: torch.Tensor
+    domain: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def to(self, device: torch.device) -> Split:
-        return Split(self.images.to(device), self.target.to(device))
+        # The domains stay on the host, where the training loop composes its batches from them.
+        return Split(self.images.to(device), self.target.to(device), self.domain)
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -211,7 +217,9 @@ def data_fingerprint(*splits: Split) -> str:
     """
     digest = hashlib.sha256()
     for split in splits:
-        for tensor in (split.images, split.target):
+        for tensor in (split.images, split.target, split.domain):
+            if tensor is None:
+                continue
             digest.update(memoryview(np.ascontiguousarray(tensor.detach().cpu().numpy())).cast("B"))
     return digest.hexdigest()[:16]
 
@@ -310,6 +318,10 @@ def fit(
         model.to(memory_format=torch.channels_last)
     # Only the training forward runs compiled; evaluation, state_dict, checkpoints and model.pt use `model`
     # itself, so saved keys never carry torch.compile's `_orig_mod.` prefix.
+    if train.domain is not None and cfg.get("compile"):
+        raise InputError("training.compile cannot be combined with cross-sensor normalization on mixed "
+                         "source and target samples (refine ladder key csn, rounds >= 1): each batch's split "
+                         "between the domains changes the graph; set training.compile: false")
     train_model = compile_for_training(model, cfg.get("compile", False), device)
     optimizer = build_optimizer(model, cfg)
     scheduler = build_scheduler(optimizer, cfg)
@@ -357,7 +369,9 @@ def fit(
         watch = score
         if on_val_loss:
             watch = -float("inf") if np.isnan(row["val_loss"]) else -row["val_loss"]
-        if watch > watched["value"]:
+        # A first epoch always counts (ties keep the earliest): with a metric NaN in every epoch (no landslide
+        # in the validation split) training still selects epoch 0 and early stopping still runs out.
+        if watch > watched["value"] or watched["epoch"] < 0:
             watched = {"value": watch, "epoch": epoch}
         if cfg["scheduler"] == "plateau_train_loss":
             scheduler.step(row["train_loss"])
@@ -367,7 +381,7 @@ def fit(
             scheduler.step()
         if keep_last:  # the current weights are the last epoch's: nothing to copy
             best = {"score": score, "epoch": epoch, "metrics": val_metrics, "weights": None}
-        elif score > best["score"]:  # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
+        elif score > best["score"] or best["epoch"] < 0:  # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
             best = {"score": score, "epoch": epoch, "metrics": val_metrics,
                     "weights": {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
@@ -393,13 +407,17 @@ def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, d
     # Every random stream of this epoch derives from (seed, epoch): resuming needs no saved RNG state.
     torch.manual_seed(seed * 100_003 + epoch)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-    # One copy to the device per epoch: a per-batch host-to-device copy of the index would wait for
-    # the GPU's queued work every step.
-    order = order.to(device)
-    batches = [order[i : i + cfg["batch_size"]] for i in range(0, len(order), cfg["batch_size"])]
+    batches = list(order.split(cfg["batch_size"]))
     if len(batches) > 1 and len(batches[-1]) == 1:  # BatchNorm cannot train on one sample
         last = batches.pop()  # popped first: the join below must then target the new last batch
         batches[-1] = torch.cat([batches[-1], last])
+    # Cross-sensor normalization: each batch's source samples first, their count known on the host.
+    norms = csn.layers(model) if train.domain is not None else []
+    if norms:
+        batches, n_source = csn.source_first(batches, train.domain)
+    # One copy to the device per epoch: a per-batch host-to-device copy of the index would wait for
+    # the GPU's queued work every step.
+    batches = list(torch.cat(batches).to(device).split([len(b) for b in batches]))
     model.train()
     # The loss sum stays on the device: reading it (.item()) waits for the GPU. On the CPU, where reading
     # costs nothing, the progress bar shows it every few batches; on CUDA only the epoch's end reads it.
@@ -409,6 +427,8 @@ def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, d
                disable=None if sys.stderr.isatty() else False, leave=False)
     for step, index in enumerate(bar):
         images, target = train.images[index], train.target[index]
+        if norms:  # the augmentation keeps the samples' order
+            csn.set_train_mixed(norms, n_source[step])
         if augment is not None:
             images, target = augment(images, target)
         if device.type == "cuda":

@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from landslides import csn
 from landslides.config import validate_config
 from landslides.errors import InputError
 from landslides.l4s.augment import N_SPECTRAL, L4SAugmentation, color_perturbation, random_flips, random_rot90
@@ -17,7 +18,7 @@ from landslides.l4s.pseudo import IGNORE_INDEX, ensemble_mean, label_summary, ps
 from landslides.l4s.synthetic import write_synthetic_l4s
 from landslides.models import ScaledModel, build_model
 from landslides.normalization import domain_stats
-from landslides.runs import RunFiles, read_predictions
+from landslides.runs import RunFiles, load_model, read_predictions
 from landslides.studies import refine
 from landslides.workflow_layout import job_study
 
@@ -195,7 +196,7 @@ def test_tiny_study_end_to_end(tmp_path):
         models={"resnet": tiny}, ensemble=["sn_slo", "scaled"], rounds=1,
         sample_patches=str(samples / "TrainData"),
         ladder={"sn_slo": {"label": "+SN+SLO", "loss": "slo", "normalization": "joint"},
-                "scaled": {"loss": "slo", "scale": 1.5}},
+                "scaled": {"loss": "slo", "scale": 1.5, "csn": True}},
         training={"epochs": 1, "batch_size": 3, "eval_batch_size": 6, "threads": 1},
     )
     runs = []
@@ -223,6 +224,11 @@ def test_tiny_study_end_to_end(tmp_path):
     metrics = json.loads((tmp_path / "runs" / "round1" / "scaled" / "metrics.json").read_text())
     assert metrics["n_train_patches"] == 6 + 3 + 3  # train plus the pseudo-labelled val and test images
     assert set(metrics["pseudo_labels"]) == {"val", "test"}
+    # Cross-sensor normalization: round 0 never saw a target sample, round 1 trained on both domains.
+    for round_index, adapted in ((0, False), (1, True)):
+        model, saved_model = load_model(tmp_path / "runs" / f"round{round_index}" / "scaled" / "model.pt")
+        used = [layer for layer in csn.layers(model) if layer.num_batches_tracked > 0]  # depth 3: not all run
+        assert saved_model["spec"]["csn"] and used and {bool(layer.target_seen) for layer in used} == {adapted}
     saved = read_predictions(tmp_path / "round1.npz")
     assert saved["samples"]["prob"].shape == (2, 128, 128) and saved["test"]["prob"].shape == (3, 128, 128)
 

@@ -1,4 +1,5 @@
-"""No host synchronisation in the training step's losses and augmentations (issue #14, item 2).
+"""No host synchronisation in the training step's losses, augmentations and cross-sensor normalization
+(issue #14, item 2).
 
 On a GPU the host queues kernels and runs ahead; anything that needs a value back on the host (.item(),
 bool(tensor), a count turned into a Python int, x[mask], nonzero, unique, a shape that depends on the
@@ -18,6 +19,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from landslides.augment import build_sar_augmentation
+from landslides.csn import TARGET, CrossSensorNorm2d
 from landslides.l4s.augment import build_l4s_augmentation
 from landslides.losses import LOSSES, build_loss
 
@@ -127,6 +129,22 @@ def test_augmentation_reads_no_value(name):
     assert out_target.dtype == torch.int64
 
 
+def _csn_layer(device: str) -> CrossSensorNorm2d:
+    layer = CrossSensorNorm2d(8).to(device).train()
+    layer.n_source = 2  # a mixed batch: 2 source samples, then target samples
+    return layer
+
+
+def test_cross_sensor_norm_reads_no_value():
+    layer = _csn_layer("meta")
+    x = torch.randn(6, 8, 16, 16, device="meta", requires_grad=True)
+    with no_host_transfers():
+        layer(x).sum().backward()
+        layer.eval_domain = TARGET  # evaluation picks the target's statistics without a read
+        y = layer.eval()(x)
+    assert x.grad.shape == x.shape and y.shape == x.shape
+
+
 # ---- no Python branch on a tensor value: the losses trace as one graph ----
 
 @pytest.mark.parametrize(("name", "params"), LOSS_PARAMS, ids=LOSS_IDS)
@@ -158,6 +176,8 @@ def test_no_synchronisation_on_cuda():
 
     steps = [loss_step(build_loss(name, **params)) for name, params in LOSS_PARAMS]
     chip_target = target[:, :32, :32].contiguous()  # the SAR augmentation is built for 32 px chips
+    layer, features = _csn_layer("cuda"), torch.randn(6, 8, 16, 16, device=device, requires_grad=True)
+    steps.append(lambda: layer(features).sum().backward())
     for augment, channels in augmentations().values():
         augment = augment.to(device)
         images = torch.randn(16, channels, 32, 32, device=device)

@@ -214,6 +214,20 @@ def test_last_epoch_selection_and_early_stopping(tmp_path):
     assert stopped.stopped_early and len(stopped.history) == 2 and stopped.best_epoch == 0
 
 
+def test_metric_nan_in_every_epoch_still_selects_and_stops(tmp_path):
+    """A validation split without landslides has no AUPRC: epoch 0 is kept (ties keep the earliest) and
+    early stopping runs out, instead of no epoch selected and every epoch trained."""
+    torch.manual_seed(0)
+    no_landslides = tiny_data(6, seed=1)
+    no_landslides.target.zero_()
+    result = fit(tiny_model(), tiny_data(), no_landslides, dict(TRAINING, epochs=5, early_stopping=1),
+                 checkpoint=tmp_path / "state.pt", history_path=tmp_path / "history.csv", seed=0,
+                 loss_fn=build_loss("ce"), device=select_device("cpu"))
+    assert all(np.isnan(row["val_auprc"]) for row in result.history)
+    assert result.best_epoch == 0 and result.best_val_metrics and result.stopped_early
+    assert len(result.history) == 2
+
+
 def test_plateau_on_training_loss_keeps_pytorch_defaults(tmp_path):
     """The authors' scheduler: ReduceLROnPlateau on the training loss, factor 0.1 after 10 flat epochs;
     within a short run the learning rate never changes."""

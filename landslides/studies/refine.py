@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from landslides.aggregate import is_missing
+from landslides.csn import SOURCE, TARGET, set_eval_domain
 from landslides.errors import InputError
 from landslides.files import write_json
 from landslides.l4s.augment import build_l4s_augmentation
@@ -67,8 +68,10 @@ def run_spec(study: dict, name: str) -> dict:
 
 
 def model_spec(spec: dict) -> dict:
-    """The network of a ladder entry: its model block at the entry's scale (14 bands in, 2 classes out)."""
-    return segmentation_spec(spec["model_config"], len(BAND_NAMES), scale=spec["scale"], input_size=PATCH_SIZE)
+    """The network of a ladder entry: its model block at the entry's scale (14 bands in, 2 classes out),
+    with cross-sensor normalization if the entry asks for it."""
+    return segmentation_spec(spec["model_config"], len(BAND_NAMES), scale=spec["scale"], input_size=PATCH_SIZE,
+                             csn=spec.get("csn", False))
 
 
 # ---- data ----
@@ -165,13 +168,18 @@ def run_training(data_root: str | Path, name: str, study: dict, files: RunFiles,
             train_target.append(labels)
             pseudo_info[split] = label_summary(labels)
     target = np.concatenate(train_target)
-    train = Split(torch.cat(train_images), torch.from_numpy(target))
+    # Cross-sensor normalization needs each sample's domain once target images join the training set.
+    domain = None
+    if spec.get("csn") and round_index > 0:
+        domain = torch.cat([torch.full((len(x),), SOURCE if i == 0 else TARGET) for i, x in enumerate(train_images)])
+    train = Split(torch.cat(train_images), torch.from_numpy(target), domain)
     val = Split(images["val"], torch.from_numpy(_mask_target(splits["val"])))
 
     training = dict(study["training"], loss=spec["loss"], epochs=epochs_for(study, len(train)))
     torch.manual_seed(study["seed"])  # initialization depends on the seed only
     network = model_spec(spec)
     model = build_model(network, weights=spec["model_config"].get("weights"))
+    set_eval_domain(model, TARGET)  # validation (val) is target data; no-op without cross-sensor normalization
     loss_fn = build_loss(spec["loss"], **study["loss_params"].get(spec["loss"], {}))
     run_id = {"spec": {k: v for k, v in spec.items() if k != "label"}, "round": round_index,
               "augment": study["augment"], "pseudo": study["pseudo"] if round_index else None,
@@ -181,7 +189,10 @@ def run_training(data_root: str | Path, name: str, study: dict, files: RunFiles,
                  augment=build_l4s_augmentation(study["augment"]), run_id=run_id)
 
     batch = training["eval_batch_size"]
-    prob = {split: predict(model, images[split], batch, job.device).numpy() for split in images}
+    prob = {}
+    for split in images:  # every split but train is target data (the sample patches too)
+        set_eval_domain(model, SOURCE if split == "train" else TARGET)
+        prob[split] = predict(model, images[split], batch, job.device).numpy()
     metrics = {split: split_metrics(prob[split], splits[split].masks) for split in TARGET_SPLITS}
     write_predictions(files.predictions, prediction_arrays(prob, splits, samples))
     # Under separated normalization new data bring their own statistics; the train ones are stored
