@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from landslides import csn
 from landslides.constants import IGNORE_INDEX
 from landslides.files import save_torch
 from landslides.losses import build_loss
@@ -136,13 +137,22 @@ def measure(model, data: Split, cfg: dict, device, augment, repeats: int,
     own_optimizer = build_optimizer(model, cfg)  # the plain step's, so the loop's state is not touched
     loss_fn = loss_fn or build_loss(cfg["loss"])
     data = data.to(device)
-    bare_model_rate(model, first, device, 2)
-    bare_model_rate(model, first, device, 2, own_optimizer)
+    # Cross-sensor normalization on mixed data: the bare steps split their batch as the loop's first would.
+    norms = csn.layers(model) if data.domain is not None else []
+    n_source = int((data.domain[:batch] == csn.SOURCE).sum()) if norms else 0
+
+    def bare_rate(n_steps, step_optimizer=None):
+        if norms:  # the loop leaves its last batch's split behind
+            csn.set_train_mixed(norms, n_source)
+        return bare_model_rate(model, first, device, n_steps, step_optimizer)
+
+    bare_rate(2)
+    bare_rate(2, own_optimizer)
     full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=0)
     bare, step, full = [], [], []
     for repeat in range(repeats):
-        bare.append(bare_model_rate(model, first, device, steps))
-        step.append(bare_model_rate(model, first, device, steps, own_optimizer))
+        bare.append(bare_rate(steps))
+        step.append(bare_rate(steps, own_optimizer))
         full.append(full_loop_rate(model, data, cfg, device, augment, optimizer, loss_fn, epoch=repeat + 1))
     return bare, step, full
 
@@ -261,6 +271,10 @@ class Setup:
     output: Callable = landslide_probability  # what predict keeps of the logits
     data_bytes_per_sample: int = 0  # the job's data set on the device, per sample (images and target)
     work: list[Work] = field(default_factory=list)
+    # Cross-sensor normalization: the target's share of a refine round's mixed training set. The loop then
+    # trains on mixed batches (each split into its source and target part), as rounds >= 1 do; round 0's
+    # one-domain batches cost what BatchNorm costs.
+    target_share: float = 0.0
 
 
 def _bytes_per_sample(channels: int, size: int, target: str) -> int:
@@ -406,7 +420,10 @@ def _refine(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
     for (model, scale), names in groups.items():
         run = study["ladder"][names[0]]
         loss = run["loss"] or study["training"]["loss"]
-        spec = segmentation_spec(study["models"][model], len(BAND_NAMES), scale=scale, input_size=size)
+        members = [name for name in names if name in study["ensemble"]]
+        with_csn = any(study["ladder"][name].get("csn") for name in members) and study["rounds"] > 0
+        spec = segmentation_spec(study["models"][model], len(BAND_NAMES), scale=scale, input_size=size,
+                                 csn=with_csn)
         work = []
         if n:
             def epochs(n_train):
@@ -416,15 +433,16 @@ def _refine(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
 
             every = n["train"] + n["val"] + n["test"]
             work.append(Work(len(names), epochs(n["train"]), n["train"], n["val"], every, "round 0"))
-            members = [name for name in names if name in study["ensemble"]]
             if members and study["rounds"]:
                 work.append(Work(len(members) * study["rounds"], epochs(n["train"] + pseudo), n["train"] + pseudo,
                                  n["val"], every, f"rounds 1-{study['rounds']}"))
         out.append(Setup(f"refine/{model}/x{scale:g}", "refine",
-                         f"{study['models'][model]['arch']} {study['models'][model]['encoder']} x{scale:g}",
+                         f"{study['models'][model]['arch']} {study['models'][model]['encoder']} x{scale:g}"
+                         + (" csn" if with_csn else ""),
                          lambda spec=spec: build_model(spec), len(BAND_NAMES), size, training,
                          build_loss(loss, **study["loss_params"].get(loss, {})), "mask",
-                         lambda: build_l4s_augmentation(study["augment"]), work=work))
+                         lambda: build_l4s_augmentation(study["augment"]), work=work,
+                         target_share=(pseudo / (n["train"] + pseudo) if n else 0.2) if with_csn else 0.0))
     return out
 
 
@@ -609,6 +627,9 @@ def run_setup(setup: Setup, device: torch.device, *, batches: int, repeats: int,
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
     data = synthetic_split(batch * batches, setup.channels, setup.size, target=setup.target)
+    if setup.target_share:  # a refine round's mixed training set, its target samples drawn at random
+        domain = np.random.default_rng(2).random(len(data)) < setup.target_share
+        data = Split(data.images, data.target, torch.from_numpy(domain.astype(np.int64)))
     augment = setup.augment()
     augment = augment.to(device) if augment is not None else None
     flops = step_flops(model, Split(data.images[:batch], data.target[:batch]), device)

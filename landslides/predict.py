@@ -16,7 +16,8 @@ channels and normalization (`landslides.runs`). INPUT is one of:
   georeferencing, so the files have none either).
 
 Normalization follows the model's mode: statistics stored with the model (the training data's), except
-`separated`, where new data are a domain of their own and bring their own statistics (Zhao et al.).
+`separated`, where new data are a domain of their own and bring their own statistics (Zhao et al.). A network
+with cross-sensor normalization evaluates new data as its target domain (`landslides.runs.load_model`).
 """
 
 from __future__ import annotations

@@ -381,7 +381,8 @@ def fit(
             scheduler.step()
         if keep_last:  # the current weights are the last epoch's: nothing to copy
             best = {"score": score, "epoch": epoch, "metrics": val_metrics, "weights": None}
-        elif score > best["score"] or best["epoch"] < 0:  # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
+        elif score > best["score"] or best["epoch"] < 0:
+            # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
             best = {"score": score, "epoch": epoch, "metrics": val_metrics,
                     "weights": {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
