@@ -187,15 +187,16 @@ def test_dry_run_shows_the_gpu_share(tmp_path, device, share):
 
 
 def test_slurm_packing_variant_asks_for_shards_not_gpus():
-    """docs/cluster.md: packing on SLURM replaces gpu/cpus_per_gpu by a shard GRES."""
+    """docs/cluster.md: packing on SLURM sets gpu 0 (with device: cuda the rules declare gpu=1 themselves,
+    which the profile overrides), drops cpus_per_gpu and asks for a shard GRES."""
     submit_string = pytest.importorskip("snakemake_executor_plugin_slurm.submit_string")
     utils = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
 
     class Resources(dict):
         __getattr__ = dict.__getitem__
 
-    job = SimpleNamespace(resources=Resources(slurm_partition="gpu", gres="shard:25", mem_mb=32000, runtime=240),
-                          threads=8)
+    job = SimpleNamespace(resources=Resources(slurm_partition="gpu", gpu=0, gres="shard:25", mem_mb=32000,
+                                              runtime=240), threads=8)
     params = {"run_uuid": "run", "slurm_logfile": "log", "comment_str": "rule", "account": "", "partition": "-p gpu",
               "workdir": "/w"}
     call = submit_string.get_submit_command(job, params) + utils.set_gres_string(job)

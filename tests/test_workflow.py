@@ -86,6 +86,16 @@ def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
     assert "key 'transfer.train_region': region 'hokkaido' is not in sar.regions" in result.stdout + result.stderr
 
 
+def test_command_line_resources_keep_the_gpu_share_cap(tmp_path):
+    """--resources replaces the profile's resources: on a GPU without gpu_share the cap that keeps training
+    jobs from overfilling the GPU would be gone, so the run stops before any job and says what to add."""
+    result = snakemake("-n", "--config", "device=cuda", "--resources", "mem_mb=1000", "-d", str(tmp_path / "a"),
+                       check=False)
+    assert result.returncode != 0 and "add gpu_share=100 to --resources" in result.stdout + result.stderr
+    snakemake("-n", "--config", "device=cuda", "--resources", "mem_mb=1000", "gpu_share=100",
+              "-d", str(tmp_path / "b"))
+
+
 def test_unknown_config_key_stops_before_any_job(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("transfer:\n  trainig: {epochs: 1}\n")

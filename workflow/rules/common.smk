@@ -94,14 +94,53 @@ def enabled_studies():
     return [name for name in config["studies"] if name in STUDIES]
 
 
+def trains_on_gpu():
+    return config["device"] == "cuda" or (config["device"] == "auto" and layout.gpu_driver_present())
+
+
 def gpu_share(study):
     """Percent of a GPU a training job of `study` reserves (config gpu_share.<study>); the local profile
     allows 100 in all. 0 where no GPU is shared: device cpu, auto on a machine without a GPU driver, a
     cluster executor (one GPU per job) and inside a cluster job."""
-    on_gpu = config["device"] == "cuda" or (config["device"] == "auto" and layout.gpu_driver_present())
-    if not on_gpu or workflow.non_local_exec or workflow.remote_exec:
+    if not trains_on_gpu() or workflow.non_local_exec or workflow.remote_exec:
         return 0
     return config["gpu_share"][study]
+
+
+# The training rules of each study: the ones that ask for a GPU.
+TRAINING_RULES = {"transfer": ["transfer_train"], "pretrain": ["pretrain_stage1", "pretrain_stage2"],
+                  "ridgei": ["ridgei_train"], "refine": ["refine_train"]}
+
+
+def resource_problem():
+    """Resource settings given on the command line replace the profile's instead of merging into it
+    (Snakemake). `--resources` without gpu_share lifts the cap that keeps local training jobs from
+    overfilling one GPU; `--set-resources` drops the SLURM profile's GPU request of every training rule,
+    which then trains on a CPU node. Either would show only as a job out of GPU memory or a slow run."""
+    if workflow.remote_exec or workflow.subprocess_exec:
+        return None
+    if not workflow.non_local_exec:
+        if trains_on_gpu() and "gpu_share" not in workflow.global_resources:
+            return ("training on the GPU needs the gpu_share cap, and --resources replaced the profile's "
+                    "(profiles/default/config.yaml): add gpu_share=100 to --resources")
+        return None
+    if config["device"] == "cpu":
+        return None
+    overwritten = workflow.resource_settings.overwrite_resources
+    for study in enabled_studies():
+        for rule_name in TRAINING_RULES[study]:
+            # Snakemake wraps each setting in a Resource (.value: the number or string)
+            asked = {key: getattr(value, "value", value) for key, value in overwritten.get(rule_name, {}).items()
+                     if key in ("gpu", "gres")}
+            if str(asked.get("gpu", 0)) in ("0", "None") and not asked.get("gres"):
+                return (f"{rule_name} asks the cluster for no GPU, as set-resources has no gpu or gres for it. "
+                        "--set-resources on the command line replaces the profile's whole set-resources "
+                        "block; edit a copy of profiles/slurm/config.yaml instead, or set device: cpu")
+    return None
+
+
+if resource_problem():
+    sys.exit(f"resource error: {resource_problem()}")
 
 
 def all_targets():
