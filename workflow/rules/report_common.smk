@@ -42,8 +42,9 @@ def study_downloads(study):
 
 
 def report_targets():
-    """Everything the report shows (rule all asks for it, common.smk::all_targets): tables and pages, the sanity
-    pass, the provenance, the opening page, and each study's figures (PNG and PDF) where the study writes them."""
+    """Everything the report shows (the targets of `all`, through common.smk::all_targets). Tables and
+    pages, the sanity pass, the provenance, the opening page, and each study's figures (PNG and PDF) where
+    the study writes them."""
     targets = ["results/tables/overview.md", "results/report/overview.html", "results/provenance.json",
                "results/report/checks.html", "results/report/introduction.rst"]
     for study in enabled_studies():
