@@ -11,7 +11,7 @@ Two layouts are shared by every study:
   the network spec (`landslides.models.build_model`), input channel names, the normalization
   (mode and statistics), the study, a hash of the config that trained it and study extras (a decision
   threshold, say). `landslides.predict` uses it.
-- predictions.npz (`write_predictions`/`read_predictions`): per split `<split>_prob` (N, H, W) float16,
+- predictions.npz (`write_predictions`/`read_predictions`): per split `<split>_prob` (N, H, W) float32,
   `<split>_id` (chip or patch ids) and, where known, `<split>_label` uint8, `<split>_valid` bool and
   other per-sample arrays such as `<split>_has_landslide`.
 """
@@ -140,7 +140,9 @@ def write_predictions(path: Path, splits: dict[str, dict[str, np.ndarray]]) -> N
                 continue
             value = np.asarray(value)
             if name == "prob":
-                value = value.astype(np.float16)  # plenty for thresholds and AUPRC bins of a figure
+                # float32, as computed: refine's ensembles and pseudo-labels threshold these values, and
+                # float16 would round values within 1.2e-4 below 0.5 (or 0.7) up onto the threshold.
+                value = value.astype(np.float32)
             elif name == "label":
                 value = value.astype(np.uint8)
             arrays[f"{split}_{name}"] = value

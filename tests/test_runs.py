@@ -70,9 +70,17 @@ def test_predictions_round_trip(tmp_path):
     back = read_predictions(tmp_path / "p.npz")
     assert set(back) == {"val", "samples"} and set(back["samples"]) == {"prob", "id"}
     assert back["val"]["prob"].dtype == np.float32 and back["val"]["label"].dtype == np.uint8
-    np.testing.assert_allclose(back["val"]["prob"], splits["val"]["prob"], atol=1e-3)  # stored as float16
+    np.testing.assert_array_equal(back["val"]["prob"], splits["val"]["prob"].astype(np.float32))
     np.testing.assert_array_equal(back["val"]["has_landslide"], [True, False])
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_stored_probabilities_keep_their_side_of_a_threshold(tmp_path):
+    """Ensembles and pseudo-labels threshold stored probabilities: just below 0.5 or 0.7 stays below."""
+    below = np.array([[[0.49995, 0.69995]]], np.float32)
+    write_predictions(tmp_path / "p.npz", {"val": {"prob": below, "id": np.array([0])}})
+    back = read_predictions(tmp_path / "p.npz")["val"]["prob"]
+    assert back[0, 0, 0] < 0.5 and back[0, 0, 1] < 0.7
 
 
 def test_finish_writes_metrics_last_and_drops_the_checkpoint(tmp_path):
