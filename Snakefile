@@ -33,6 +33,12 @@ include: "workflow/rules/ridgei.smk"
 include: "workflow/rules/refine.smk"
 include: "workflow/rules/report.smk"
 
+# Resources given on the command line that would cost the training jobs their GPU cap or request
+# (common.smk::resource_problem): one line, before any job.
+RESOURCE_PROBLEM = resource_problem()
+if RESOURCE_PROBLEM:
+    sys.exit(f"resource error: {RESOURCE_PROBLEM}")
+
 
 localrules:
     all,

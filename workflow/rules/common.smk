@@ -107,16 +107,19 @@ def gpu_share(study):
     return config["gpu_share"][study]
 
 
-# The training rules of each study: the ones that ask for a GPU.
-TRAINING_RULES = {"transfer": ["transfer_train"], "pretrain": ["pretrain_stage1", "pretrain_stage2"],
-                  "ridgei": ["ridgei_train"], "refine": ["refine_train"]}
+def training_rules():
+    """The enabled studies' training rules: those that declare `gpu_share` (rules are named <study>_...).
+    Call it once every rule module is included."""
+    return [rule.name for rule in workflow.rules
+            if "gpu_share" in rule.resources and rule.name.split("_", 1)[0] in enabled_studies()]
 
 
 def resource_problem():
     """Resource settings given on the command line replace the profile's instead of merging into it
     (Snakemake). `--resources` without gpu_share lifts the cap that keeps local training jobs from
     overfilling one GPU; `--set-resources` drops the SLURM profile's GPU request of every training rule,
-    which then trains on a CPU node. Either would show only as a job out of GPU memory or a slow run."""
+    which then trains on a CPU node. Either would show only as a job out of GPU memory or a slow run.
+    Called from the Snakefile once every rule is defined."""
     if workflow.remote_exec or workflow.subprocess_exec:
         return None
     if not workflow.non_local_exec:
@@ -127,20 +130,15 @@ def resource_problem():
     if config["device"] == "cpu":
         return None
     overwritten = workflow.resource_settings.overwrite_resources
-    for study in enabled_studies():
-        for rule_name in TRAINING_RULES[study]:
-            # Snakemake wraps each setting in a Resource (.value: the number or string)
-            asked = {key: getattr(value, "value", value) for key, value in overwritten.get(rule_name, {}).items()
-                     if key in ("gpu", "gres")}
-            if str(asked.get("gpu", 0)) in ("0", "None") and not asked.get("gres"):
-                return (f"{rule_name} asks the cluster for no GPU, as set-resources has no gpu or gres for it. "
-                        "--set-resources on the command line replaces the profile's whole set-resources "
-                        "block; edit a copy of profiles/slurm/config.yaml instead, or set device: cpu")
+    for rule_name in training_rules():
+        # Snakemake wraps each setting in a Resource (.value: the number or string)
+        asked = {key: getattr(value, "value", value) for key, value in overwritten.get(rule_name, {}).items()
+                 if key in ("gpu", "gres")}
+        if str(asked.get("gpu", 0)) in ("0", "None") and not asked.get("gres"):
+            return (f"{rule_name} asks the cluster for no GPU, as set-resources has no gpu or gres for it. "
+                    "--set-resources on the command line replaces the profile's whole set-resources "
+                    "block; edit a copy of profiles/slurm/config.yaml instead, or set device: cpu")
     return None
-
-
-if resource_problem():
-    sys.exit(f"resource error: {resource_problem()}")
 
 
 def all_targets():
