@@ -9,11 +9,11 @@ mean and variance per domain and shares the learned scale and shift between the 
 How the domain reaches a layer (written for this project's training loop, which mixes source and target
 samples in one shuffled batch where LoveCS forwards a source batch and a target batch separately):
 
-- training: `set_train_domain(layers, d)` when every sample of the batch is from domain d (the plain
-  `F.batch_norm` path, bit-identical to `nn.BatchNorm2d`), or `set_train_mixed(layers, n)` when the
-  batch's first n samples are from the source and the rest from the target (`source_first` orders a
-  batch so): each part is normalized with its own batch statistics, which update that domain's running
-  statistics. The split point is a host integer, so a GPU step reads nothing back;
+- training: by default every sample is from the source (round 0: the plain `F.batch_norm` path,
+  bit-identical to `nn.BatchNorm2d`); `set_train_mixed(layers, n)` says the batch's first n samples are
+  from the source and the rest from the target (`source_first` orders a batch so): each part is
+  normalized with its own batch statistics, which update that domain's running statistics (n = 0: a
+  target-only batch). The split point is a host integer, so a GPU step reads nothing back;
 - evaluation: `set_eval_domain(model, d)`: the running statistics of domain d. The target's are used
   only once a training batch held target samples; until then (a round-0 model, trained on the source
   alone) the target domain is normalized with the source statistics, as LoveCS copies the source
@@ -47,8 +47,7 @@ class CrossSensorNorm2d(nn.Module):
         self.register_buffer("target_seen", torch.tensor(False))  # has a training batch held target samples?
         self.drop = drop if drop is not None else nn.Identity()
         self.act = act if act is not None else nn.Identity()
-        self.train_domain: int = SOURCE  # the domain of a one-domain training batch
-        self.n_source: int | None = None  # a mixed batch: its first n_source samples are the source's
+        self.n_source: int | None = None  # the training batch's first n_source samples are the source's (None: all)
         self.eval_domain: int = SOURCE
 
     @classmethod
@@ -69,15 +68,13 @@ class CrossSensorNorm2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
-            y = self._evaluate(x)
-        elif self.n_source is None:
-            y = self._train_one_domain(x, self.train_domain)
-        elif self.n_source == 0 or self.n_source >= len(x):
-            y = self._train_one_domain(x, TARGET if self.n_source == 0 else SOURCE)
+            return self.act(self.drop(self._evaluate(x)))
+        self.num_batches_tracked.add_(1)
+        n_source = len(x) if self.n_source is None else min(self.n_source, len(x))
+        if n_source in (0, len(x)):
+            y = self._train_one_domain(x, SOURCE if n_source else TARGET)
         else:  # each domain's part with its own batch statistics (two BatchNorm calls, then one copy)
-            y = torch.cat([self._train_one_domain(x[: self.n_source], SOURCE),
-                           self._train_one_domain(x[self.n_source :], TARGET)])
-            self.num_batches_tracked.sub_(1)  # one batch, counted once
+            y = torch.cat([self._train_one_domain(x[:n_source], SOURCE), self._train_one_domain(x[n_source:], TARGET)])
         return self.act(self.drop(y))
 
     def _evaluate(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +86,6 @@ class CrossSensorNorm2d(nn.Module):
 
     def _train_one_domain(self, x: torch.Tensor, domain: int) -> torch.Tensor:
         # The row views are contiguous, so batch_norm updates the domain's running statistics in place.
-        self.num_batches_tracked.add_(1)
         if domain != SOURCE:
             self.target_seen.fill_(True)
         return F.batch_norm(x, self.running_mean[domain], self.running_var[domain], self.weight, self.bias,
@@ -110,12 +106,6 @@ def convert(model: nn.Module) -> nn.Module:
 
 def layers(model: nn.Module) -> list[CrossSensorNorm2d]:
     return [m for m in model.modules() if isinstance(m, CrossSensorNorm2d)]
-
-
-def set_train_domain(norms: list[CrossSensorNorm2d], domain: int) -> None:
-    """Every sample of the next training batches is from `domain`."""
-    for layer in norms:
-        layer.train_domain, layer.n_source = domain, None
 
 
 def set_train_mixed(norms: list[CrossSensorNorm2d], n_source: int) -> None:

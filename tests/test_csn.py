@@ -30,7 +30,7 @@ def test_one_domain_is_batchnorm_bit_for_bit():
     x = torch.randn(6, 5, 7, 7)
     for domain in (csn.SOURCE, csn.TARGET):
         bn_d, layer_d = _batchnorm(), csn.CrossSensorNorm2d.from_batchnorm(_batchnorm())
-        csn.set_train_domain([layer_d], domain)
+        csn.set_train_mixed([layer_d], len(x) if domain == csn.SOURCE else 0)
         a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
         y_bn, y_csn = bn_d.train()(a), layer_d.train()(b)
         assert torch.equal(y_bn, y_csn)
@@ -79,7 +79,7 @@ def test_evaluation_on_the_target_uses_its_statistics_once_trained_on():
     source_out = layer(x)
     layer.eval_domain = csn.TARGET
     assert torch.equal(layer(x), source_out)  # never trained on target samples: the source statistics
-    csn.set_train_domain([layer.train()], csn.TARGET)
+    csn.set_train_mixed([layer.train()], 0)  # a target-only batch
     layer(torch.randn(8, 5, 4, 4) * 4 + 3)  # target features far from the source's
     layer.eval()
     assert not torch.allclose(layer(x), source_out)
