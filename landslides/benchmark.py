@@ -413,6 +413,10 @@ def _refine(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
     training, size = _shrunk(study["training"], tiny), _size(PATCH_SIZE, tiny)
     n = sizes.get("refine")
     pseudo = sum(n[split] for split in study["pseudo"]["target_splits"]) if n else 0
+    # The share of target (pseudo-labelled) samples in a round's training set; without sizes, the real data's.
+    mix = n or REAL_SIZES["refine"]
+    mixed = sum(mix[split] for split in study["pseudo"]["target_splits"])
+    target_share = mixed / (mix["train"] + mixed)
     groups: dict[tuple[str, float], list[str]] = {}
     for name, run in study["ladder"].items():
         groups.setdefault((run["model"], float(run["scale"])), []).append(name)
@@ -442,7 +446,7 @@ def _refine(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
                          lambda spec=spec: build_model(spec), len(BAND_NAMES), size, training,
                          build_loss(loss, **study["loss_params"].get(loss, {})), "mask",
                          lambda: build_l4s_augmentation(study["augment"]), work=work,
-                         target_share=(pseudo / (n["train"] + pseudo) if n else 0.2) if with_csn else 0.0))
+                         target_share=target_share if with_csn else 0.0))
     return out
 
 
