@@ -27,6 +27,7 @@ if not workflow.overwrite_configfiles:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/weights.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/ridgei.smk"

@@ -1,5 +1,6 @@
-"""What every Snakemake job script does first: send its output to the rule's log, and turn bad input
-into one line naming the file and the problem instead of a traceback."""
+"""What every Snakemake job script does first: send its output to the rule's log, turn bad input into one
+line naming the file and the problem instead of a traceback, and read ImageNet weights from the workflow's
+copy."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def run_job(snakemake, main: Callable[[object], None]) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True,
                             stream=sys.stderr)
         try:
+            use_workflow_weights(snakemake)
             main(snakemake)
         except InputError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -40,6 +42,16 @@ def run_job(snakemake, main: Callable[[object], None]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def use_workflow_weights(snakemake) -> None:
+    """A job with a `weights` input (workflow_layout.imagenet_weights: resources/weights/<encoder>.imagenet.
+    safetensors) looks its ImageNet weights up there (models.resolve_weights reads $LANDSLIDES_WEIGHTS_DIR
+    first): the file the workflow copied and checked, not a Hugging Face cache the compute node may lack."""
+    weights = getattr(getattr(snakemake, "input", None), "weights", None) or []
+    weights = [weights] if isinstance(weights, str) else list(weights)  # a one-file input may come as its path
+    if weights:
+        os.environ["LANDSLIDES_WEIGHTS_DIR"] = os.path.dirname(os.path.abspath(weights[0]))
 
 
 def _is_snakemake_job(snakemake) -> bool:

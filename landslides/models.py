@@ -17,11 +17,15 @@ A config's `weights` may name a local weights file (.pt/.pth state dict or .safe
 `imagenet` for the encoder's ImageNet weights that segmentation-models-pytorch would download, looked up
 locally (`resolve_weights`): in $LANDSLIDES_WEIGHTS_DIR as `<encoder>.imagenet.safetensors`, else in the
 Hugging Face cache. Fetch them on a machine with internet with the command in `imagenet_fetch_command`.
+The workflow copies them once into resources/weights/ (rule imagenet_weights, `copy_imagenet_weights`) and
+points each training job's $LANDSLIDES_WEIGHTS_DIR there (`landslides.jobs`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -30,12 +34,15 @@ from torch import nn
 
 from landslides.csn import convert as cross_sensor_norm
 from landslides.errors import InputError
+from landslides.files import atomic_path
 from landslides.siamese import ChipClassifier, Segmenter
 
 # Config `arch` -> segmentation-models-pytorch class name.
 ARCHITECTURES = {"unet": "Unet", "unetplusplus": "UnetPlusPlus", "deeplabv3plus": "DeepLabV3Plus",
                  "segformer": "Segformer"}
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)  # smp's U-Net default, cut to the encoder depth
+
+log = logging.getLogger(__name__)
 
 
 def segmentation_spec(model_config: dict, in_channels: int, *, classes: int = 2, scale: float = 1.0,
@@ -63,6 +70,7 @@ def build_model(spec: dict, weights: str | Path | None = None) -> nn.Module:
         # Scale promotion wraps the network: the weights belong to the network inside.
         path = resolve_weights(weights, spec.get("encoder", ""))
         load_local_weights(model.model if isinstance(model, ScaledModel) else model, path)
+        log.info("weights %s: loaded from %s", weights, path)
     if spec.get("csn"):  # after the weights: their BatchNorm statistics start both domains
         model = cross_sensor_norm(model)
     return model
@@ -198,14 +206,8 @@ def _sparse_segmenter(spec: dict) -> nn.Module:
                      spec.get("stage1_batchnorm", "frozen"))
 
 
-def load_local_weights(model: nn.Module, path: Path) -> None:
-    """Load a whole-model or encoder-only state dict (torch or safetensors file).
-
-    A first convolution trained on another number of input channels is adapted as
-    segmentation-models-pytorch does for pretrained encoders: one channel takes the sum over the trained
-    ones; otherwise input channel i takes trained channel i mod n, scaled by n / channels. Other shapes
-    that differ (the head) are skipped.
-    """
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in a .safetensors or torch file (a checkpoint's `model` entry where it has one)."""
     if not path.is_file():
         raise InputError(f"{path}: weights file not found")
     try:
@@ -218,6 +220,30 @@ def load_local_weights(model: nn.Module, path: Path) -> None:
     except Exception as err:  # a truncated or foreign file: say which
         raise InputError(f"{path}: cannot read weights ({err.__class__.__name__}: {err})") from err
     state = state.get("model", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(f"{path}: not a state dict (names and tensors)")
+    return state
+
+
+def copy_imagenet_weights(encoder: str, destination: str | Path) -> Path:
+    """Copy `encoder`'s ImageNet weights, found locally (`resolve_weights`), to `destination`; read them
+    first, so that a truncated file fails here and not in every training job. Returns the source file."""
+    source = resolve_weights("imagenet", encoder)
+    read_weights(source)
+    with atomic_path(destination) as tmp:
+        shutil.copyfile(source, tmp)  # follows the Hugging Face cache's symlink to the blob
+    return source
+
+
+def load_local_weights(model: nn.Module, path: Path) -> None:
+    """Load a whole-model or encoder-only state dict (torch or safetensors file).
+
+    A first convolution trained on another number of input channels is adapted as
+    segmentation-models-pytorch does for pretrained encoders: one channel takes the sum over the trained
+    ones; otherwise input channel i takes trained channel i mod n, scaled by n / channels. Other shapes
+    that differ (the head) are skipped.
+    """
+    state = read_weights(path)
     target = model.state_dict()
     prefixed = {k if k in target else f"encoder.{k}": v for k, v in state.items()}
     usable = {}

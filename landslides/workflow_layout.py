@@ -32,6 +32,20 @@ def gpu_driver_present() -> bool:
     return any(Path(name).exists() for name in GPU_DRIVER_FILES)
 
 
+# ---- ImageNet encoder weights ----
+
+def imagenet_weights(model: dict) -> list[str]:
+    """A training job's ImageNet weights input: the workflow's copy (rule imagenet_weights) for a model block
+    with `weights: imagenet`, none for a local weights path (read where it is) or no weights.
+
+    Copied once, by a local job, before any training job that needs it is submitted: a missing file stops
+    the run there with the command that fetches it, and a compute node needs no Hugging Face cache.
+    """
+    if model.get("weights") == "imagenet":
+        return [f"resources/weights/{model['encoder']}.imagenet.safetensors"]
+    return []
+
+
 # ---- refine: Landslide4Sense file layout ----
 
 def l4s_root(study: dict) -> str:
@@ -54,9 +68,11 @@ def data_root_of(inputs: list[str]) -> str:
     return str(first.parent) if first.name in SPLIT_DIRS.values() else str(first)
 
 
-def train_inputs(study: dict, round_index: int) -> dict:
-    """Round r > 0 also needs round r-1's ensemble, whose pseudo-labels it trains on."""
-    inputs = {"data": l4s_inputs(study)}
+def train_inputs(study: dict, name: str, round_index: int) -> dict:
+    """The data and the model's ImageNet weights (if any); round r > 0 also needs round r-1's ensemble, whose
+    pseudo-labels it trains on."""
+    run = study["ladder"].get(name)  # not in the ladder: job_study, the rule's params, says so
+    inputs = {"data": l4s_inputs(study), "weights": imagenet_weights(study["models"][run["model"]]) if run else []}
     if round_index > 0:
         inputs["previous"] = f"results/refine/rounds/round{round_index - 1}/ensemble.npz"
     return inputs

@@ -119,7 +119,7 @@ def test_each_training_section_accepts_only_what_its_job_reads(key, value, fragm
     {"sar.chips.split_fractions": [0.6, 0.3, 0.1]},  # 0.6 + 0.3 + 0.1 is not exactly 1.0 in floating point
     {"transfer.training": {"scheduler": "plateau_train_loss", "selection": "last"},
      "transfer.normalization": "whole_cube_per_region", "transfer.invalid_pixels": "score",
-     "transfer.model.weights": "imagenet"},  # resolved (and reported if absent) by the job
+     "transfer.model.weights": "imagenet"},  # resolved (and reported if absent) by rule imagenet_weights
     {"pretrain.stage2.training.early_stopping": 300, "refine.pseudo.background_threshold": None},
 ])
 def test_valid_values_pass(settings):

@@ -1,12 +1,24 @@
-"""Local weights: `weights: imagenet` is looked up locally (never downloaded), safetensors and torch
-files load, and a first convolution trained on RGB is adapted to other channel counts as smp does."""
+"""Local weights: `weights: imagenet` is looked up locally (never downloaded) and copied once by the
+workflow, safetensors and torch files load, and a first convolution trained on RGB is adapted to other
+channel counts as smp does."""
+
+import os
+import re
+import types
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from landslides.errors import InputError
-from landslides.models import adapt_input_channels, build_from_config, build_model, segmentation_spec
+from landslides.jobs import run_job
+from landslides.models import (
+    adapt_input_channels,
+    build_from_config,
+    build_model,
+    copy_imagenet_weights,
+    segmentation_spec,
+)
 
 TINY = {"arch": "unet", "encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [8, 8, 8]}
 
@@ -43,3 +55,48 @@ def test_torch_state_dict_file_loads(tmp_path):
     single = model.state_dict()["encoder.conv1.weight"]
     torch.testing.assert_close(single, adapt_input_channels(_rgb_encoder_weights()["conv1.weight"], 1))
     assert single.shape[1] == 1
+
+
+def test_workflow_copies_imagenet_weights_after_reading_them(tmp_path, monkeypatch):
+    """Rule imagenet_weights: the file found locally is read, then copied whole into resources/weights/."""
+    found, dest = tmp_path / "fetched", tmp_path / "resources" / "weights"
+    found.mkdir()
+    dest.mkdir(parents=True)
+    save_file(_rgb_encoder_weights(), found / "resnet18.imagenet.safetensors")
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(found))
+    source = copy_imagenet_weights("resnet18", dest / "resnet18.imagenet.safetensors")
+    assert source == found / "resnet18.imagenet.safetensors"
+    assert (dest / "resnet18.imagenet.safetensors").read_bytes() == source.read_bytes()
+    assert [p.name for p in dest.iterdir()] == ["resnet18.imagenet.safetensors"]  # no temporary left
+
+
+@pytest.mark.parametrize("problem", ["truncated", "absent"])
+def test_imagenet_weights_that_cannot_be_used_stop_the_copy(tmp_path, monkeypatch, problem):
+    """A truncated download fails once, in the copy, naming the file; nothing is left in resources/weights/."""
+    found, dest = tmp_path / "fetched", tmp_path / "weights"
+    found.mkdir()
+    dest.mkdir()
+    if problem == "truncated":
+        save_file(_rgb_encoder_weights(), found / "resnet18.imagenet.safetensors")
+        whole = (found / "resnet18.imagenet.safetensors").read_bytes()
+        (found / "resnet18.imagenet.safetensors").write_bytes(whole[: len(whole) // 2])
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(found))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    expected = (f"{found / 'resnet18.imagenet.safetensors'}: cannot read weights" if problem == "truncated"
+                else "weights 'imagenet' for encoder 'resnet18': not found locally")
+    with pytest.raises(InputError, match=re.escape(expected)):
+        copy_imagenet_weights("resnet18", dest / "resnet18.imagenet.safetensors")
+    assert list(dest.iterdir()) == []
+
+
+def test_a_job_with_a_weights_input_reads_the_workflow_copy(tmp_path, monkeypatch):
+    """run_job points the ImageNet lookup at the job's `weights` input, whatever the environment said."""
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(tmp_path / "elsewhere"))
+    copy = tmp_path / "resources" / "weights" / "resnet18.imagenet.safetensors"
+    seen = []
+    job = types.SimpleNamespace(log=[], input=types.SimpleNamespace(weights=[str(copy)]))
+    run_job(job, lambda _: seen.append(os.environ["LANDSLIDES_WEIGHTS_DIR"]))
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(tmp_path / "elsewhere"))
+    job = types.SimpleNamespace(log=[], input=types.SimpleNamespace(weights=[]))  # no ImageNet weights
+    run_job(job, lambda _: seen.append(os.environ["LANDSLIDES_WEIGHTS_DIR"]))
+    assert seen == [str(copy.parent), str(tmp_path / "elsewhere")]

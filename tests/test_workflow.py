@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def snakemake(*args, cwd=ROOT, check=True):
+def snakemake(*args, cwd=ROOT, check=True, env=None):
     result = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                            env=dict(os.environ, PYTHONWARNINGS="ignore", **(env or {})))
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
@@ -84,6 +84,31 @@ def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
     result = snakemake("-n", "--cores", "1", "--configfile", str(given), check=False)
     assert result.returncode != 0
     assert "key 'transfer.train_region': region 'hokkaido' is not in sar.regions" in result.stdout + result.stderr
+
+
+def test_imagenet_weights_are_copied_once_for_the_jobs_that_load_them(tmp_path):
+    """`weights: imagenet` in any study makes the workflow's copy of that encoder's weights an input of exactly
+    the training jobs whose model loads them (transfer, ridgei's DeepLabV3+, refine's ResNet entries)."""
+    result = snakemake("-n", "--cores", "2", "--configfile", "config/paper.yaml", "-d", str(tmp_path), "--config",
+                       'ridgei={"deeplab": {"weights": "imagenet"}}',
+                       'refine={"models": {"resnet": {"weights": "imagenet"}}}')
+    copy = "resources/weights/resnet50.imagenet.safetensors"
+    jobs = []  # (rule, wildcards, inputs)
+    for line in result.stdout.splitlines():
+        line = line.strip()
+        if re.fullmatch(r"(?:local)?rule \w+:", line):
+            jobs.append([line.split()[-1].rstrip(":"), "", ""])
+        elif jobs and line.startswith(("input: ", "wildcards: ")):
+            jobs[-1][1 if line.startswith("wildcards") else 2] = line.split(": ", 1)[1]
+    assert [wildcards for rule, wildcards, _ in jobs if rule == "imagenet_weights"] == ["encoder=resnet50"]
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    resnet_runs = {name for name, run in paper["refine"]["ladder"].items() if run["model"] == "resnet"}
+    loading = {"transfer_train": lambda w: True, "ridgei_train": lambda w: "method=deeplab" in w,
+               "refine_train": lambda w: "round=0" in w and w.split("run=")[1] in resnet_runs}
+    training = [(rule, w, inputs) for rule, w, inputs in jobs if rule in loading]
+    assert len(training) > 40 and any(loading[rule](w) for rule, w, _ in training)
+    for rule, wildcards, inputs in training:
+        assert (copy in inputs) == loading[rule](wildcards), (rule, wildcards, inputs)
 
 
 def test_command_line_resources_keep_the_gpu_share_cap(tmp_path):
@@ -213,10 +238,40 @@ def assert_report_holds_the_tables(report_html: Path, studies: list[str]):
         assert not re.search(r"\bnan\b", text, re.IGNORECASE), path
 
 
+def fetched_imagenet_weights(folder: Path, encoder: str) -> dict[str, str]:
+    """Stand-in ImageNet weights (a seeded encoder, in the file name and format of the fetched ones) and the
+    environment that points the workflow at them."""
+    import torch
+    from safetensors.torch import save_file
+
+    from landslides.models import build_model, segmentation_spec
+
+    torch.manual_seed(0)
+    model = build_model(segmentation_spec({"arch": "unet", "encoder": encoder}, 3))
+    folder.mkdir(parents=True)
+    save_file({k.removeprefix("encoder."): v.contiguous() for k, v in model.state_dict().items()
+               if k.startswith("encoder.")}, folder / f"{encoder}.imagenet.safetensors")
+    return {"LANDSLIDES_WEIGHTS_DIR": str(folder)}
+
+
 @pytest.mark.slow
 def test_tiny_end_to_end_run(tmp_path):
     workdir = tmp_path / "run"
-    snakemake("--cores", "2", "--configfile", "tests/data/tiny.yaml", "-d", str(workdir))
+    # The tiny config with the paper's `weights: imagenet`: copied once by rule imagenet_weights, read by
+    # every training job from that copy.
+    tiny = yaml.safe_load((ROOT / "tests" / "data" / "tiny.yaml").read_text())
+    tiny["transfer"]["model"]["weights"] = "imagenet"
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny))
+    env = fetched_imagenet_weights(tmp_path / "fetched", "resnet18")
+    result = snakemake("--cores", "2", "--configfile", str(config), "-d", str(workdir), env=env)
+    assert [rule for rule, _ in planned_jobs(result.stdout + result.stderr)].count("imagenet_weights") == 1
+    copy = workdir / "resources" / "weights" / "resnet18.imagenet.safetensors"
+    assert copy.read_bytes() == (tmp_path / "fetched" / "resnet18.imagenet.safetensors").read_bytes()
+    training_logs = sorted((workdir / "logs" / "transfer").glob("features~*/**/*.log"))
+    assert len(training_logs) == 4
+    for log in training_logs:
+        assert f"weights imagenet: loaded from {copy}" in log.read_text(), log
     results = workdir / "results"
     for name in ("transfer/table.csv", "transfer/table.md", "transfer/figures/predictions.png",
                  "transfer/figures/auprc.pdf"):
@@ -236,15 +291,15 @@ def test_tiny_end_to_end_run(tmp_path):
     assert not (results / "figures").exists()  # each figure is stored once, where its study writes it
     provenance = json.loads((results / "provenance.json").read_text())
     assert len(provenance["runs"]) == 4 and all(r["device"] == "cpu" for r in provenance["runs"])
-    snakemake("--configfile", "tests/data/tiny.yaml", "-d", str(workdir), "--report", str(workdir / "report.html"))
+    snakemake("--configfile", str(config), "-d", str(workdir), "--report", str(workdir / "report.html"))
     assert (workdir / "report.html").stat().st_size > 100_000
     assert_report_holds_the_tables(workdir / "report.html", studies=["transfer"])
     # Nothing left to do: a second run is a no-op.
-    again = snakemake("-n", "--cores", "2", "--configfile", "tests/data/tiny.yaml", "-d", str(workdir))
+    again = snakemake("-n", "--cores", "2", "--configfile", str(config), "-d", str(workdir))
     assert "Nothing to be done" in again.stdout + again.stderr
     # A job's params hold only what it reads (the profile reruns on params): another figure option and a new
     # seed plan the new seed's cells and the tables, and retrain none of the existing cells.
-    changed = yaml.safe_load((ROOT / "tests" / "data" / "tiny.yaml").read_text())
+    changed = dict(tiny)
     changed["transfer"].update(figure_chips=2, seeds=[0, 1])
     (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed))
     again = snakemake("-n", "--cores", "2", "--configfile", str(tmp_path / "changed.yaml"), "-d", str(workdir))

@@ -41,7 +41,7 @@ rule refine_download:
 
 rule refine_train:
     input:
-        unpack(lambda wc: layout.train_inputs(REFINE, int(wc.round))),
+        unpack(lambda wc: layout.train_inputs(REFINE, wc.run, int(wc.round))),
     output:
         metrics="results/refine/runs/round{round}/{run}/metrics.json",
         predictions="results/refine/runs/round{round}/{run}/predictions.npz",

@@ -31,6 +31,7 @@ rule ridgei_scene:
 rule ridgei_train:
     input:
         unpack(lambda wc: ridgei_scene_input(RIDGEI_SCENE)),
+        weights=lambda wc: layout.imagenet_weights(RIDGEI["deeplab"]) if wc.method == "deeplab" else [],
     output:
         metrics=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/metrics.json",
         model=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/model.pt",

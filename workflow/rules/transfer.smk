@@ -19,6 +19,7 @@ rule transfer_train:
     input:
         train_store=f"resources/chips/{TRANSFER['train_region']}.zarr",
         test_store=f"resources/chips/{TRANSFER['test_region']}.zarr",
+        weights=layout.imagenet_weights(TRANSFER["model"]),
     output:
         metrics=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/metrics.json",
         model=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/model.pt",
