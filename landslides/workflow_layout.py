@@ -38,8 +38,9 @@ def imagenet_weights(model: dict) -> list[str]:
     """A training job's ImageNet weights input: the workflow's copy (rule imagenet_weights) for a model block
     with `weights: imagenet`, none for a local weights path (read where it is) or no weights.
 
-    Copied once, by a local job, before any training job that needs it is submitted: a missing file stops
-    the run there with the command that fetches it, and a compute node needs no Hugging Face cache.
+    Copied once, by a local job, before any training job that needs it is submitted: a missing file fails
+    that job with the command that fetches it (and none of those training jobs starts), and a compute node
+    needs no Hugging Face cache.
     """
     if model.get("weights") == "imagenet":
         return [f"resources/weights/{model['encoder']}.imagenet.safetensors"]
