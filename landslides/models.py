@@ -14,9 +14,9 @@ Kinds:
 
 Models start from random initialization (`encoder_weights=None`): nothing is downloaded at run time.
 A config's `weights` may name a local weights file (.pt/.pth state dict or .safetensors), or say
-`imagenet` for the encoder's ImageNet weights that segmentation-models-pytorch would download, looked up
-locally (`resolve_weights`): in $LANDSLIDES_WEIGHTS_DIR as `<encoder>.imagenet.safetensors`, else in the
-Hugging Face cache. Fetch them on a machine with internet with the command in `imagenet_fetch_command`.
+`imagenet` for the encoder's ImageNet weights that segmentation-models-pytorch would download (its smp-hub
+copy, or timm's own weights for a timm encoder `tu-<name>`), looked up locally (`resolve_weights`): in
+$LANDSLIDES_WEIGHTS_DIR as `<encoder>.imagenet.safetensors`, else in the Hugging Face cache. Fetch them on a machine with internet with the command in `imagenet_fetch_command`.
 The workflow copies them once into resources/weights/ (rule imagenet_weights, `copy_imagenet_weights`) and
 points each training job's $LANDSLIDES_WEIGHTS_DIR there (`landslides.jobs`).
 """
@@ -24,8 +24,10 @@ points each training job's $LANDSLIDES_WEIGHTS_DIR there (`landslides.jobs`).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -84,14 +86,25 @@ def _smp():
     return smp
 
 
-def _imagenet_settings(encoder: str) -> dict:
-    return _smp().encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet") or {}
+def imagenet_source(encoder: str) -> tuple[str, str | None] | None:
+    """(Hugging Face repository, revision) of the ImageNet weights segmentation-models-pytorch would load for
+    `encoder`: its own hub copy (`smp-hub/<encoder>.imagenet`), or for a timm encoder (`tu-<name>`) timm's
+    default pretrained weights of <name>; None where neither lists any. The file is `model.safetensors`."""
+    settings = _smp().encoders.encoders.get(encoder, {}).get("pretrained_settings", {}).get("imagenet") or {}
+    if "repo_id" in settings:
+        return settings["repo_id"], settings.get("revision")
+    if encoder.startswith("tu-"):
+        import timm
+
+        pretrained = timm.get_pretrained_cfg(encoder.removeprefix("tu-"))
+        if pretrained is not None and pretrained.hf_hub_id:
+            return pretrained.hf_hub_id, None
+    return None
 
 
 def imagenet_fetch_command(encoder: str) -> str:
     """The one line that fetches an encoder's ImageNet weights into the Hugging Face cache (with internet)."""
-    settings = _imagenet_settings(encoder)
-    repo, revision = settings.get("repo_id", f"smp-hub/{encoder}.imagenet"), settings.get("revision")
+    repo, revision = imagenet_source(encoder) or (f"smp-hub/{encoder}.imagenet", None)
     return (f"python -c \"from huggingface_hub import hf_hub_download; print(hf_hub_download('{repo}', "
             f"'model.safetensors', revision={revision!r}))\"")
 
@@ -104,19 +117,21 @@ def resolve_weights(weights: str | Path, encoder: str) -> Path:
     folder = os.environ.get("LANDSLIDES_WEIGHTS_DIR")
     if folder and (Path(folder) / f"{encoder}.imagenet.safetensors").is_file():
         return Path(folder) / f"{encoder}.imagenet.safetensors"
-    settings = _imagenet_settings(encoder)
-    if "repo_id" in settings:
-        from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
+    source = imagenet_source(encoder)
+    if source is None:
+        raise InputError(f"weights 'imagenet' for encoder '{encoder}': segmentation-models-pytorch and timm list no "
+                         f"ImageNet weights for it; put a state dict at $LANDSLIDES_WEIGHTS_DIR/{encoder}.imagenet."
+                         "safetensors, or give `weights` a local file")
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
-        try:
-            return Path(hf_hub_download(settings["repo_id"], "model.safetensors", revision=settings.get("revision"),
-                                        local_files_only=True))
-        except LocalEntryNotFoundError:
-            pass
-    raise InputError(f"weights 'imagenet' for encoder '{encoder}': not found locally (looked in "
-                     f"$LANDSLIDES_WEIGHTS_DIR for {encoder}.imagenet.safetensors and in the Hugging Face cache); "
-                     f"on a machine with internet run {imagenet_fetch_command(encoder)} and copy the file here")
+    try:
+        return Path(hf_hub_download(source[0], "model.safetensors", revision=source[1], local_files_only=True))
+    except LocalEntryNotFoundError:
+        raise InputError(f"weights 'imagenet' for encoder '{encoder}': not found locally (looked in "
+                         f"$LANDSLIDES_WEIGHTS_DIR for {encoder}.imagenet.safetensors and in the Hugging Face "
+                         f"cache); on a machine with internet run {imagenet_fetch_command(encoder)} and copy the "
+                         "file here") from None
 
 
 def build_from_config(model_config: dict, in_channels: int, classes: int = 2) -> nn.Module:
@@ -236,27 +251,56 @@ def copy_imagenet_weights(encoder: str, destination: str | Path) -> Path:
 
 
 def load_local_weights(model: nn.Module, path: Path) -> None:
-    """Load a whole-model or encoder-only state dict (torch or safetensors file).
+    """Load a whole-model or encoder-only state dict (torch or safetensors file), or a timm network's for a
+    timm encoder (`tu-<name>`).
 
     A first convolution trained on another number of input channels is adapted as
     segmentation-models-pytorch does for pretrained encoders: one channel takes the sum over the trained
-    ones; otherwise input channel i takes trained channel i mod n, scaled by n / channels. Other shapes
-    that differ (the head) are skipped.
+    ones; otherwise input channel i takes trained channel i mod n, scaled by n / channels. A Swin relative
+    position table trained for a larger window is interpolated to the model's (timm's resize). Other shapes
+    that differ (the head) are skipped; every encoder tensor must be found, or the file is refused.
     """
     state = read_weights(path)
     target = model.state_dict()
-    prefixed = {k if k in target else f"encoder.{k}": v for k, v in state.items()}
     usable = {}
-    for key, value in prefixed.items():
-        if key not in target:
+    for saved_key, value in state.items():
+        key = _model_key(saved_key, target)
+        if key is None:
             continue
         if target[key].shape == value.shape:
             usable[key] = value
         elif _other_input_channels(target[key], value):
             usable[key] = adapt_input_channels(value, target[key].shape[1])
+        elif key.endswith("relative_position_bias_table") and value.ndim == target[key].ndim == 2:
+            usable[key] = _resized_position_table(value, target[key].shape)
     if not usable:
         raise InputError(f"{path}: no tensor in this file matches the model's parameters")
+    missing = [key for key in target if key.startswith("encoder.") and key not in usable
+               and not key.endswith("num_batches_tracked")]
+    if missing:
+        raise InputError(f"{path}: {len(missing)} of the encoder's tensors are not in this file, or have "
+                         f"another shape (first: {missing[0]}); is it the weights of this encoder?")
     model.load_state_dict(usable, strict=False)
+
+
+def _model_key(saved_key: str, target: dict) -> str | None:
+    """The model's name for a tensor saved from the whole model, from its encoder, or from the timm network
+    inside a timm encoder, whose feature wrapper flattens the first level ("layers.0." -> "layers_0.")."""
+    for name in (saved_key, saved_key.replace(".", "_", 1)):
+        for prefix in ("", "encoder.", "encoder.model."):
+            if prefix + name in target:
+                return prefix + name
+    return None
+
+
+def _resized_position_table(table: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """A Swin relative position bias table ((2w-1)^2, heads) for another window w (square windows)."""
+    from timm.layers import resize_rel_pos_bias_table
+
+    window = (math.isqrt(shape[0]) + 1) // 2
+    with warnings.catch_warnings():  # timm's interpolation trips two torch indexing notes, once per process
+        warnings.simplefilter("ignore", UserWarning)
+        return resize_rel_pos_bias_table(table, (window, window), tuple(shape))
 
 
 def _other_input_channels(target: torch.Tensor, trained: torch.Tensor) -> bool:

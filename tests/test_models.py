@@ -5,6 +5,7 @@ channel counts as smp does."""
 import os
 import re
 import types
+import warnings
 
 import pytest
 import torch
@@ -17,6 +18,8 @@ from landslides.models import (
     build_from_config,
     build_model,
     copy_imagenet_weights,
+    imagenet_fetch_command,
+    resolve_weights,
     segmentation_spec,
 )
 
@@ -100,3 +103,49 @@ def test_a_job_with_a_weights_input_reads_the_workflow_copy(tmp_path, monkeypatc
     job = types.SimpleNamespace(log=[], input=types.SimpleNamespace(weights=[]))  # no ImageNet weights
     run_job(job, lambda _: seen.append(os.environ["LANDSLIDES_WEIGHTS_DIR"]))
     assert seen == [str(copy.parent), str(tmp_path / "elsewhere")]
+
+
+@pytest.mark.parametrize("encoder, size, deep_key", [
+    ("tu-tf_efficientnetv2_s", None, "blocks.5.0.conv_pw.weight"),
+    ("tu-swin_tiny_patch4_window7_224", 128, "layers.2.blocks.0.attn.qkv.weight"),
+])
+def test_timm_encoders_take_timm_imagenet_weights(tmp_path, monkeypatch, encoder, size, deep_key):
+    """refine's timm encoders (tu-*): a timm network's state dict (what timm's hub holds) loads into smp's
+    wrapper, whose feature module renames "layers.0" to "layers_0"; the 3-band stem is adapted to 14 bands
+    and Swin's last relative position tables are resized to the window of 128-pixel inputs."""
+    import timm
+    from timm.layers import resize_rel_pos_bias_table
+
+    torch.manual_seed(0)
+    trained = {k: v.contiguous() for k, v in timm.create_model(encoder.removeprefix("tu-")).state_dict().items()}
+    save_file(trained, tmp_path / f"{encoder}.imagenet.safetensors")
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(tmp_path))
+    spec = segmentation_spec({"arch": "unet", "encoder": encoder}, 14, input_size=size)
+    model = build_model(spec, weights="imagenet")
+    loaded = model.state_dict()
+    flattened = "encoder.model." + (deep_key.replace(".", "_", 1) if "swin" in encoder else deep_key)
+    assert torch.equal(loaded[flattened], trained[deep_key])
+    if "swin" in encoder:
+        table = "layers.3.blocks.0.attn.relative_position_bias_table"  # window 7 -> 4 at 128 px
+        assert loaded["encoder.model.layers_3.blocks.0.attn.relative_position_bias_table"].shape == (49, 24)
+        with warnings.catch_warnings():  # timm's interpolation trips torch indexing notes
+            warnings.simplefilter("ignore", UserWarning)
+            expected = resize_rel_pos_bias_table(trained[table], (4, 4), (49, 24))
+        torch.testing.assert_close(loaded["encoder.model.layers_3.blocks.0.attn.relative_position_bias_table"],
+                                   expected)
+    assert "timm/" in imagenet_fetch_command(encoder)  # timm's hub repository, not an smp-hub one
+
+
+def test_weights_of_another_encoder_are_refused(tmp_path):
+    """A file that covers only part of the encoder (here ResNet-18's weights for a ResNet-34) would leave the
+    rest random without a word: it is refused, naming the file."""
+    save_file(_rgb_encoder_weights(), tmp_path / "resnet18.safetensors")
+    other = dict(TINY, encoder="resnet34", weights=str(tmp_path / "resnet18.safetensors"))
+    with pytest.raises(InputError, match=r"resnet18.safetensors: \d+ of the encoder's tensors are not in this file"):
+        build_from_config(other, in_channels=3)
+
+
+def test_an_encoder_without_imagenet_weights_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("LANDSLIDES_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(InputError, match="list no ImageNet weights for it"):
+        resolve_weights("imagenet", "tu-not_a_timm_model")
