@@ -16,9 +16,10 @@ Models start from random initialization (`encoder_weights=None`): nothing is dow
 A config's `weights` may name a local weights file (.pt/.pth state dict or .safetensors), or say
 `imagenet` for the encoder's ImageNet weights that segmentation-models-pytorch would download (its smp-hub
 copy, or timm's own weights for a timm encoder `tu-<name>`), looked up locally (`resolve_weights`): in
-$LANDSLIDES_WEIGHTS_DIR as `<encoder>.imagenet.safetensors`, else in the Hugging Face cache. Fetch them on a machine with internet with the command in `imagenet_fetch_command`.
-The workflow copies them once into resources/weights/ (rule imagenet_weights, `copy_imagenet_weights`) and
-points each training job's $LANDSLIDES_WEIGHTS_DIR there (`landslides.jobs`).
+$LANDSLIDES_WEIGHTS_DIR as `<encoder>.imagenet.safetensors`, else in the Hugging Face cache. Fetch them
+on a machine with internet with the command in `imagenet_fetch_command`. The workflow copies them once
+into resources/weights/ (rule imagenet_weights, `copy_imagenet_weights`) and points each training job's
+$LANDSLIDES_WEIGHTS_DIR there (`landslides.jobs`).
 """
 
 from __future__ import annotations
