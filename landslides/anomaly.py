@@ -48,17 +48,19 @@ def _noise_like(images: torch.Tensor, std: float, offset: int) -> torch.Tensor:
 
 @torch.no_grad()
 def error_maps(model: nn.Module, images: torch.Tensor, *, noise_std: float, noisy: bool, smooth_px: float,
-               batch_size: int, device: torch.device) -> torch.Tensor:
+               batch_size: int, device: torch.device, first_index: int = 0) -> torch.Tensor:
     """Per-pixel squared reconstruction error averaged over bands, (N, H, W) float32 on the CPU.
 
     noisy=True reconstructs from x + z (as in training), otherwise from x; smooth_px > 0 applies a
-    Gaussian blur so that isolated noisy pixels do not become detections.
+    Gaussian blur so that isolated noisy pixels do not become detections. The noise of each batch is seeded
+    by its position: `first_index` is that of images[0] in a longer sequence scored in several calls (a
+    multiple of batch_size), so that the calls draw what one call over the whole sequence would.
     """
     model.eval()
     out = []
     for start in range(0, images.shape[0], batch_size):
         clean = images[start : start + batch_size]
-        inputs = clean + _noise_like(clean, noise_std, start) if noisy else clean
+        inputs = clean + _noise_like(clean, noise_std, first_index + start) if noisy else clean
         with autocast(device):
             recon = model(inputs.to(device)).float().cpu()
         error = (recon - clean).square().mean(dim=1, keepdim=True)

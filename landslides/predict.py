@@ -29,9 +29,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import rioxarray
+import rasterio
+import rasterio.errors
 import torch
 from affine import Affine
+from rasterio.windows import Window
+from tqdm import tqdm
 
 from landslides.errors import InputError
 from landslides.geo import mosaic_chips, write_geotiff
@@ -52,18 +55,65 @@ def covering_starts(length: int, size: int) -> list[int]:
     return starts
 
 
-def predict_area(score_fn: Callable[[torch.Tensor], torch.Tensor], image: np.ndarray, patch_size: int) -> np.ndarray:
-    """Run score_fn ((N, bands, p, p) tensor -> (N, p, p) tensor) over windows covering a whole
-    (bands, H, W) image; returns the (H, W) float32 map."""
+# Windows scored per call when a raster is read from disk: a multiple of the batch size, about this many
+# bytes of float32 input, so that memory holds the output map and one such part, not the whole raster.
+RASTER_CALL_BYTES = 256 * 2**20
+
+
+def predict_area(score_fn: Callable[[torch.Tensor, int], torch.Tensor], image, patch_size: int, *,
+                 windows_per_call: int | None = None) -> np.ndarray:
+    """Run score_fn ((N, bands, p, p) windows, index of the first window -> (N, p, p) scores) over windows
+    covering a whole (bands, H, W) image; returns the (H, W) float32 map.
+
+    `image` is an array or anything sliced the same way, `image[:, top:bottom]` (a `RasterRows` reads those
+    rows from disk). Windows go in row-major order, `windows_per_call` at a time (all at once by default).
+    """
     height, width = image.shape[1:]
     rows, cols = covering_starts(height, patch_size), covering_starts(width, patch_size)
     windows = [(r, c) for r in rows for c in cols]
-    batch = torch.from_numpy(np.stack([image[:, r : r + patch_size, c : c + patch_size] for r, c in windows]))
-    scores = score_fn(batch).numpy()
+    per_call = windows_per_call or len(windows)
+    calls = range(0, len(windows), per_call)
     out = np.zeros((height, width), np.float32)
-    for (r, c), score in zip(windows, scores, strict=True):
-        out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
+    for first in tqdm(calls, desc="windows", unit="part", file=sys.stderr, leave=False, disable=len(calls) < 2):
+        part = windows[first : first + per_call]
+        top = part[0][0]
+        strip = image[:, top : part[-1][0] + patch_size]
+        batch = torch.from_numpy(np.stack([strip[:, r - top : r - top + patch_size, c : c + patch_size]
+                                           for r, c in part]))
+        scores = score_fn(batch, first).numpy()
+        for (r, c), score in zip(part, scores, strict=True):
+            out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
     return out
+
+
+class RasterRows:
+    """An open raster read a band of rows at a time as normalized float32 (bands, rows, W), checked for
+    NaN: what predict_area slices, so that a raster larger than memory can be predicted. Without `stats`
+    the rows come as read (float32)."""
+
+    def __init__(self, source, stats: ChannelStats | None = None):
+        self.source, self.stats = source, stats
+        self.shape = (source.count, source.height, source.width)
+
+    def __getitem__(self, key) -> np.ndarray:
+        _, rows = key
+        window = Window(0, rows.start, self.source.width, rows.stop - rows.start)
+        data = self.source.read(window=window).astype(np.float32)
+        if not np.isfinite(data).all():
+            raise InputError(f"{self.source.name}: NaN or infinite pixel values (rows {rows.start}-{rows.stop})")
+        return data if self.stats is None else normalize(data[None], self.stats)[0]
+
+    def band_stats(self, channels: list[str], rows_per_read: int = 1024) -> ChannelStats:
+        """Mean and std per band of every pixel as read, in two passes over bands of rows (as `band_stats`)."""
+        raw = RasterRows(self.source)
+        height = self.shape[1]
+        parts = [slice(top, min(top + rows_per_read, height)) for top in range(0, height, rows_per_read)]
+        total = sum(raw[:, part].sum(axis=(1, 2), dtype=np.float64) for part in parts)
+        count = height * self.shape[2]
+        mean = total / count
+        squares = sum(((raw[:, part].astype(np.float64) - mean[:, None, None]) ** 2).sum(axis=(1, 2))
+                      for part in parts)
+        return ChannelStats(list(channels), mean, np.sqrt(squares / count), count)
 
 
 def _stats(saved: dict, images: np.ndarray) -> ChannelStats:
@@ -107,32 +157,37 @@ def predict_raster(model, saved: dict, image_path: Path, output: Path, batch_siz
     if not image_path.is_file():
         raise InputError(f"{image_path}: file not found")
     try:
-        with rioxarray.open_rasterio(image_path) as data:
-            raster = data.load()
-    except Exception as err:  # rasterio raises several kinds for a file that is not a raster
+        source = rasterio.open(image_path)
+    except rasterio.errors.RasterioError as err:
         raise InputError(f"{image_path}: not a readable raster ({err})") from err
-    image = raster.values.astype(np.float32)
-    if image.shape[0] != len(saved["channels"]):
-        raise InputError(f"{image_path}: {image.shape[0]} bands, the model was trained on {len(saved['channels'])}")
-    if not np.isfinite(image).all():
-        raise InputError(f"{image_path}: NaN or infinite pixel values")
-    image = normalize(image[None], _stats(saved, image[None]))[0]
-    extra, spec = saved["extra"], saved["spec"]
-    if spec["kind"] == "patch_classifier":
-        def score_fn(batch):  # one probability per window, painted over it
-            prob = predict(model, batch, batch_size, device)
-            return prob[:, None, None].expand(-1, batch.shape[-2], batch.shape[-1])
-    elif spec.get("classes") == spec.get("in_channels") and "noise_std" in extra:
-        from landslides.anomaly import error_maps
+    with source:
+        if source.count != len(saved["channels"]):
+            raise InputError(f"{image_path}: {source.count} bands, the model was trained on {len(saved['channels'])}")
+        rows = RasterRows(source)
+        if saved["normalization"]["mode"] == "separated":  # the raster is a domain of its own
+            rows.stats = rows.band_stats(saved["channels"])
+        else:
+            rows.stats = ChannelStats.from_dict(saved["normalization"])
+        extra, spec = saved["extra"], saved["spec"]
+        if spec["kind"] == "patch_classifier":
+            def score_fn(batch, first_index):  # one probability per window, painted over it
+                prob = predict(model, batch, batch_size, device)
+                return prob[:, None, None].expand(-1, batch.shape[-2], batch.shape[-1])
+        elif spec.get("classes") == spec.get("in_channels") and "noise_std" in extra:
+            from landslides.anomaly import error_maps
 
-        def score_fn(batch):
-            return error_maps(model, batch, noise_std=extra["noise_std"], noisy=extra["noisy_inference"],
-                              smooth_px=extra["smooth_px"], batch_size=batch_size, device=device)
-    else:
-        def score_fn(batch):
-            return predict(model, batch, batch_size, device, output=landslide_probability)
-    score = predict_area(score_fn, image, int(extra.get("patch_size", 128)))
-    write_geotiff(score, raster.rio.transform(), raster.rio.crs, output)
+            def score_fn(batch, first_index):
+                return error_maps(model, batch, noise_std=extra["noise_std"], noisy=extra["noisy_inference"],
+                                  smooth_px=extra["smooth_px"], batch_size=batch_size, device=device,
+                                  first_index=first_index)
+        else:
+            def score_fn(batch, first_index):
+                return predict(model, batch, batch_size, device, output=landslide_probability)
+        patch_size = int(extra.get("patch_size", 128))
+        window_bytes = source.count * patch_size * patch_size * 4
+        per_call = max(1, RASTER_CALL_BYTES // window_bytes // batch_size) * batch_size
+        score = predict_area(score_fn, rows, patch_size, windows_per_call=per_call)
+        write_geotiff(score, source.transform, source.crs, output)
 
 
 def apply_model(model_path: str | Path, input_path: str | Path, output: str | Path, *, device_name: str = "auto",

@@ -138,3 +138,51 @@ def test_predict_l4s_folder_and_raster(tmp_path):
         _, path = _save_random(tmp_path, patch_classifier_spec(2), ["a", "b"], extra=extra)
         apply_model(path, tmp_path / "scene.tif", tmp_path / "bad.tif", device_name="cpu")
     assert not (tmp_path / "bad.tif").exists()
+
+
+@pytest.mark.parametrize("mode", ["train_split", "separated"])
+def test_raster_predicted_in_parts_gives_the_map_of_one_pass(tmp_path, monkeypatch, mode):
+    """A raster is read from disk a band of rows at a time and scored in parts, so that one larger than
+    memory can be predicted. The map is the one a single pass over the whole image gives, including the
+    anomaly U-Net's inference noise, which is seeded by each batch's position in the whole sequence."""
+    import landslides.predict as predict_module
+    from landslides.anomaly import error_maps
+    from landslides.normalization import band_stats, normalize
+
+    image, label = make_scene(height=96, width=80, seed=0, resolution_m=0.5)
+    write_scene(image, label, tmp_path / "scene.tif", tmp_path / "label.tif")
+    bands = [f"band{i + 1}" for i in range(image.shape[0])]
+    extra = {"patch_size": 32, "noise_std": 0.5, "noisy_inference": True, "smooth_px": 1.0, "threshold": 0.5}
+    spec = segmentation_spec(TINY_UNET, len(bands), classes=len(bands))  # the denoising U-Net's shape
+    _save_random(tmp_path, spec, bands, extra=extra, mode=mode)
+    monkeypatch.setattr(predict_module, "RASTER_CALL_BYTES", 1)  # the smallest parts: one batch each
+    apply_model(tmp_path / "model.pt", tmp_path / "scene.tif", tmp_path / "map.tif", device_name="cpu", batch_size=2)
+
+    model, saved = load_model(tmp_path / "model.pt")
+    with rioxarray.open_rasterio(tmp_path / "scene.tif") as raster:
+        pixels = raster.values.astype(np.float32)[None]
+    stats = band_stats(pixels, bands) if mode == "separated" else ChannelStats.from_dict(saved["normalization"])
+    whole = normalize(pixels, stats)[0]
+    expected = predict_module.predict_area(
+        lambda batch, first: error_maps(model, batch, noise_std=0.5, noisy=True, smooth_px=1.0, batch_size=2,
+                                        device=torch.device("cpu"), first_index=first), whole, 32)
+    with rioxarray.open_rasterio(tmp_path / "map.tif") as out:
+        np.testing.assert_allclose(out.values[0], expected, rtol=1e-5, atol=1e-6)
+        assert out.rio.crs == rioxarray.open_rasterio(tmp_path / "scene.tif").rio.crs
+
+
+def test_nan_in_a_raster_part_leaves_no_map(tmp_path, monkeypatch):
+    """A NaN met in a late part fails with one line naming the file and rows; no map is written."""
+    import landslides.predict as predict_module
+
+    monkeypatch.setattr(predict_module, "RASTER_CALL_BYTES", 1)
+    image, label = make_scene(height=96, width=80, seed=0, resolution_m=0.5)
+    image = image.astype(np.float32)
+    image[:, 90, 5] = np.nan  # in the last band of rows
+    write_scene(image, label, tmp_path / "scene.tif", tmp_path / "label.tif")
+    bands = [f"band{i + 1}" for i in range(image.shape[0])]
+    _save_random(tmp_path, patch_classifier_spec(len(bands)), bands, extra={"patch_size": 32, "threshold": 0.5})
+    with pytest.raises(InputError, match=r"scene.tif: NaN or infinite pixel values \(rows \d+-96\)"):
+        apply_model(tmp_path / "model.pt", tmp_path / "scene.tif", tmp_path / "map.tif", device_name="cpu",
+                    batch_size=2)
+    assert not (tmp_path / "map.tif").exists()

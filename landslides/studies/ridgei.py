@@ -355,7 +355,7 @@ def run_deeplab(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: 
                  loss_fn=build_loss(training["loss"]), device=job.device,
                  run_id={"method": "deeplab", "cfg": cfg, "patches": train.images.shape})
 
-    def prob_fn(images):
+    def prob_fn(images, first_index=0):  # predict_area's window offset: nothing random here
         return predict(model, images, training["eval_batch_size"], job.device)
 
     metrics = {"val": result.best_val_metrics}
@@ -399,8 +399,9 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: 
                  evaluate_fn=partial(validation_score, **maps_kw),
                  run_id={"method": "anomaly", "cfg": cfg, "patches": train_clean.shape})
 
-    def error_fn(images):
-        return error_maps(model, images, noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"], **maps_kw)
+    def error_fn(images, first_index=0):
+        return error_maps(model, images, noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"],
+                          first_index=first_index, **maps_kw)
 
     threshold = choose_threshold(error_fn(clean_val).numpy(), cfg["threshold_percentile"])
     score_maps = [predict_area(error_fn, normalized(area, stats), size) for area in parts.test]
