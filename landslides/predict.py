@@ -8,8 +8,9 @@ channels and normalization (`landslides.runs`). INPUT is one of:
 - a chip store (`resources/chips/<region>.zarr`, built from any datacube by the workflow): every chip is
   predicted and the chips are mosaicked into OUTPUT, one GeoTIFF in the store's CRS (NaN outside the
   extraction mask);
-- a GeoTIFF image (ridgei models): predicted in windows of the model's patch size covering the raster;
-  OUTPUT is a GeoTIFF on the image's grid. A DeepLabV3+ model writes probabilities, the patch classifier
+- a GeoTIFF image (ridgei models): predicted in windows of the model's patch size covering the raster,
+  read from disk a band of rows at a time (`RasterRows`, `RASTER_CALL_BYTES`); OUTPUT is a GeoTIFF on the
+  image's grid. A DeepLabV3+ model writes probabilities, the patch classifier
   each window's probability, the anomaly U-Net its denoising error (detections: >= the stored threshold);
 - a Landslide4Sense-layout folder (`image_N.h5` files, or a folder holding `img/`; refine models):
   OUTPUT is a folder with one `image_N_probability.tif` per patch (the benchmark's patches carry no
