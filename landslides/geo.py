@@ -6,8 +6,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import rioxarray  # noqa: F401  (registers the .rio accessor)
-import xarray as xr
+import rasterio
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 
@@ -45,17 +44,14 @@ def pixel_size(gdal_transform) -> float | None:
 
 
 def write_geotiff(array: np.ndarray, transform: Affine, crs, path: str | Path, nodata=np.nan) -> None:
-    """Write a (H, W) or (B, H, W) array as a GeoTIFF, atomically; crs None writes no CRS."""
+    """Write a (H, W) or (B, H, W) array as a deflate-compressed GeoTIFF, atomically; crs None writes no
+    CRS. Written with rasterio directly: rioxarray's writer held about four copies of the map at once."""
     path = Path(path)
     data = array[None] if array.ndim == 2 else array
-    h, w = data.shape[1:]
-    xs = transform.c + transform.a * (np.arange(w) + 0.5)
-    ys = transform.f + transform.e * (np.arange(h) + 0.5)
-    da = xr.DataArray(data, dims=("band", "y", "x"), coords={"band": np.arange(1, data.shape[0] + 1), "y": ys, "x": xs})
-    da = da.rio.write_transform(transform).rio.write_nodata(nodata)
-    if crs is not None:  # None: a raster without georeferencing (a patch on its own pixel grid)
-        da = da.rio.write_crs(crs)
+    profile = {"driver": "GTiff", "count": data.shape[0], "height": data.shape[1], "width": data.shape[2],
+               "dtype": data.dtype, "transform": transform, "crs": crs, "nodata": nodata, "compress": "deflate"}
     with atomic_path(path) as tmp, warnings.catch_warnings():
         if crs is None:  # no georeferencing is the point here, not a mistake to warn about
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        da.rio.to_raster(tmp, compress="deflate")
+        with rasterio.open(tmp, "w", **profile) as target:
+            target.write(data)

@@ -58,7 +58,7 @@ def covering_starts(length: int, size: int) -> list[int]:
 
 # Windows scored per call when a raster is read from disk: a multiple of the batch size, about this many
 # bytes of float32 input, so that memory holds the output map and one such part, not the whole raster.
-RASTER_CALL_BYTES = 256 * 2**20
+RASTER_CALL_BYTES = 64 * 2**20
 
 
 def predict_area(score_fn: Callable[[torch.Tensor, int], torch.Tensor], image, patch_size: int, *,
