@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -198,7 +199,9 @@ def test_tiny_run_on_slurm_matches_a_local_run(tmp_path):
     problem = cluster_problem()
     if problem:
         pytest.skip(problem)
-    local, cluster = tmp_path / "local", tmp_path / "slurm"
+    # The controller remembers finished jobs for hours, and pytest reuses its folder names once its old ones
+    # are deleted: a name of its own keeps another run's jobs out of slurm_jobs(cluster).
+    local, cluster = tmp_path / "local", tmp_path / f"slurm-{uuid.uuid4().hex[:12]}"
     run(["--cores", "2", "--configfile", "tests/data/tiny.yaml", "-d", str(local)])
     result = run(["--executor", "slurm", "--profile", str(slurm_test_profile(tmp_path)), "--configfile",
                   "tests/data/tiny.yaml", "-d", str(cluster)])
