@@ -7,6 +7,7 @@ from snakemake.utils import min_version
 
 from landslides.config import read_config_file
 from landslides.errors import InputError
+from landslides.studies import STUDIES
 
 min_version("9.0")
 
@@ -28,10 +29,14 @@ if not workflow.overwrite_configfiles:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/weights.smk"
-include: "workflow/rules/transfer.smk"
-include: "workflow/rules/pretrain.smk"
-include: "workflow/rules/ridgei.smk"
-include: "workflow/rules/refine.smk"
+
+
+# Each registered study's rules (landslides.studies.STUDIES), in that order; the report's rules after them.
+for study_name in STUDIES:
+
+    include: f"workflow/rules/{study_name}.smk"
+
+
 include: "workflow/rules/report.smk"
 
 # Resources given on the command line that would cost the training jobs their GPU cap or request
@@ -47,5 +52,5 @@ localrules:
 
 rule all:
     input:
-        all_targets(),
+        report_targets(),
     default_target: True

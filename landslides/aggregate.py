@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NA = "–"  # a cell with no value (en dash); the table's footer says why
+from landslides.display import NA
 
 
 def load_runs(paths: list[str | Path]) -> pd.DataFrame:

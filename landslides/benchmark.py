@@ -34,7 +34,7 @@ process, on synthetic tensors of the setup's shapes:
 --tiny shrinks every setup (64 px inputs, batch 2) so that the whole harness runs on a CPU in minutes;
 its rates say nothing about the real setups. Data-set sizes for --project come from the chip stores and
 Landslide4Sense folders under --workdir when they exist, else from the real data's published sizes
-(`REAL_SIZES`), the synthetic config or the scene geometry; --sizes overrides any of them.
+(`REAL_SIZES` in each study's bench.py), the synthetic config or the scene geometry; --sizes overrides any of them.
 """
 
 from __future__ import annotations
@@ -51,31 +51,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from landslides import csn
 from landslides.constants import IGNORE_INDEX
 from landslides.files import save_torch
 from landslides.losses import build_loss
+from landslides.studies import STUDIES, study_module
 from landslides.train import (
     CHECKPOINT_TIME_SHARE,
     Split,
     autocast,
     build_optimizer,
-    chip_probability,
     compile_for_training,
     configure_torch,
-    landslide_probability,
     predict,
     select_device,
     train_one_epoch,
 )
+from landslides.training_setup import TINY_BATCH, TINY_SIZE, Setup, Work  # noqa: F401  (Work: public here)
 
 CONTEXT_GB = 1.0  # CUDA context and cuBLAS/cuDNN workspaces of one training process
 ALLOCATOR_SLACK = 1.2  # reserved over allocated memory of PyTorch's caching allocator (fragmentation)
 REFERENCE_GPU_GB = 80.0  # the GPU the gpu_share defaults are sized for (H100/A100 80 GB)
-TINY_SIZE, TINY_BATCH = 64, 2
 
 
 # ---- the measurements (kept usable on their own: tests/test_train.py imports `measure`) ----
@@ -241,333 +238,36 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-# ---- the setups every study's run functions build ----
-
-@dataclass
-class Work:
-    """Jobs that train a setup alike: each `epochs` epochs of `train` samples, validating on `val` samples
-    after every epoch and predicting `predict` samples at the end."""
-
-    jobs: int
-    epochs: int
-    train: int
-    val: int
-    predict: int
-    note: str = ""
-
-
-@dataclass
-class Setup:
-    name: str
-    study: str
-    model: str  # a short description
-    build: Callable[[], nn.Module]  # the seeded network, on the CPU
-    channels: int
-    size: int  # input side in pixels
-    training: dict  # the training section the job's fit gets
-    loss_fn: Callable
-    target: str  # mask, chip, patch or image (see synthetic_split)
-    augment: Callable[[], nn.Module | None] = lambda: None
-    output: Callable = landslide_probability  # what predict keeps of the logits
-    data_bytes_per_sample: int = 0  # the job's data set on the device, per sample (images and target)
-    work: list[Work] = field(default_factory=list)
-    # Cross-sensor normalization: the target's share of a refine round's mixed training set. The loop then
-    # trains on mixed batches (each split into its source and target part), as rounds >= 1 do; round 0's
-    # one-domain batches cost what BatchNorm costs.
-    target_share: float = 0.0
-
-
-def _bytes_per_sample(channels: int, size: int, target: str) -> int:
-    image = channels * size * size * 4
-    return image + {"mask": size * size * 8, "chip": 4, "patch": 8, "image": 0}[target]
-
+# ---- the setups every study's run functions build (landslides/studies/<study>/bench.py) ----
 
 def setups(config: dict, sizes: dict | None = None, tiny: bool = False) -> list[Setup]:
     """Every training setup of the config's studies, with the grid's work when `sizes` are given."""
-    sizes = sizes or {}
-    out = []
-    for study, builder in (("transfer", _transfer), ("pretrain", _pretrain), ("ridgei", _ridgei),
-                           ("refine", _refine)):
-        if study in config.get("studies", []):
-            out += builder(config[study], sizes, tiny)
-    for setup in out:
-        setup.data_bytes_per_sample = _bytes_per_sample(setup.channels, setup.size, setup.target)
-    return out
-
-
-def _shrunk(training: dict, tiny: bool) -> dict:
-    training = dict(training)
-    if tiny:
-        training.update(batch_size=min(training["batch_size"], TINY_BATCH),
-                        eval_batch_size=min(training["eval_batch_size"], TINY_BATCH))
-    return training
-
-
-def _size(size: int, tiny: bool) -> int:
-    return min(size, TINY_SIZE) if tiny else size
-
-
-def _transfer(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
-    from landslides.augment import build_sar_augmentation
-    from landslides.models import build_model, segmentation_spec
-
-    training, size = _shrunk(study["training"], tiny), _size(128, tiny)
-    n = sizes.get("transfer", {})
-    out = []
-    for features, channels in study["features"].items():
-        for augmentation in study["augmentation"]:
-            spec = segmentation_spec(study["model"], len(channels))
-            augment_cfg = study["augment"]
-
-            def augment(channels=channels, on=augmentation == "on", augment_cfg=augment_cfg):
-                return build_sar_augmentation(augment_cfg, size, channels, [1.0] * len(channels)) if on else None
-
-            work = [Work(len(study["seeds"]), training["epochs"], n["train"], n["val"], n["val"] + n["test"])] \
-                if n else []
-            out.append(Setup(f"transfer/{features}/aug-{augmentation}", "transfer",
-                             f"{study['model']['arch']} {study['model']['encoder']}",
-                             lambda spec=spec: build_model(spec), len(channels), size, training,
-                             build_loss(training["loss"]), "mask", augment, work=work))
-    return out
-
-
-def _pretrain(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
-    from landslides.models import build_model
-    from landslides.studies.pretrain import build_segmenter, chip_spec, stage1_loss
-
-    size, channels = _size(128, tiny), len(study["pre"]) + len(study["post"])
-    first, second = study["stage1"], study["stage2"]
-    regions = [arm for arm in study["pretraining"] if arm != "none"]
-    out = []
-    stage1 = _shrunk(study["stage1"]["training"], tiny)
-    work = []
-    for region in regions:
-        n = sizes.get(f"pretrain/{region}")
-        if n:
-            work.append(Work(1, stage1["epochs"], n["train"], n["val"], n["test"], region))
-    if regions:
-        out.append(Setup("pretrain/stage1", "pretrain",
-                         f"siamese chip classifier ({first['network']}) width {first['width']}",
-                         lambda: build_model(chip_spec(study)), channels, size, stage1,
-                         stage1_loss(first["loss"]), "chip", output=chip_probability, work=work))
-    stage2 = _shrunk(study["stage2"]["training"], tiny)
-    n = sizes.get("pretrain/stage2")
-    for arm, with_stage1 in (("pretrained", True), ("none", False)):
-        arms = regions if with_stage1 else [a for a in study["pretraining"] if a == "none"]
-        if not arms:
-            continue
-        work = []
-        if n:
-            for train_size in study["sizes"]:
-                chips = n["all"] if train_size == "all" else int(train_size)
-                per_epoch = chips * max(1, math.ceil(study["min_epoch_chips"] / max(chips, 1)))
-                work.append(Work(len(arms) * len(study["seeds"]), stage2["epochs"], per_epoch, n["val"], n["test"],
-                                 f"size {train_size}" + (", epochs at most (early stopping)"
-                                                         if study["stage2"]["training"]["early_stopping"] else "")))
-        out.append(Setup(f"pretrain/stage2/{arm}", "pretrain",
-                         f"sparse segmenter ({second['network']}) width {second['width']}"
-                         + (" + stage 1" if with_stage1 else ""),
-                         lambda with_stage1=with_stage1: build_segmenter(
-                             study, build_model(chip_spec(study)) if with_stage1 else None),
-                         channels, size, stage2, build_loss(second["loss"], **second["loss_params"]), "mask",
-                         work=work))
-    return out
-
-
-def _ridgei(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
-    from landslides.anomaly import AddGaussianNoise, reconstruction_loss
-    from landslides.models import build_model, patch_classifier_spec, segmentation_spec
-
-    bands = 3  # the synthetic scene and the paper's scenes are RGB
-    out = []
-    for method in ("classifier", "deeplab", "anomaly"):
-        cfg = study[method]
-        training, size = _shrunk(cfg["training"], tiny), _size(cfg["patch_size"], tiny)
-        n = sizes.get(f"ridgei/{method}")
-        work = [Work(len(study["seeds"]), training["epochs"], n["train"], n["val"], n["predict"])] if n else []
-        if method == "classifier":
-            spec = patch_classifier_spec(bands)
-            out.append(Setup("ridgei/classifier", "ridgei", "torchvision resnet50", lambda spec=spec: build_model(spec),
-                             bands, size, training, lambda logits, labels: F.cross_entropy(logits, labels),
-                             "patch", work=work))
-        elif method == "deeplab":
-            spec = segmentation_spec({"arch": "deeplabv3plus", "encoder": cfg["encoder"]}, bands)
-            out.append(Setup("ridgei/deeplab", "ridgei", f"deeplabv3plus {cfg['encoder']}",
-                             lambda spec=spec: build_model(spec), bands, size, training,
-                             build_loss(training["loss"]), "mask", work=work))
-        else:
-            spec = segmentation_spec({"arch": "unet", "encoder": cfg["encoder"], "encoder_depth": cfg["encoder_depth"],
-                                      "decoder_channels": cfg["decoder_channels"]}, bands, classes=bands)
-            out.append(Setup("ridgei/anomaly", "ridgei", f"denoising unet {cfg['encoder']}",
-                             lambda spec=spec: build_model(spec), bands, size, training, reconstruction_loss, "image",
-                             lambda std=cfg["noise_std"]: AddGaussianNoise(std), lambda x: x.float().mean(1),
-                             work=work))
-    return out
-
-
-def _refine(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
-    from landslides.l4s.augment import build_l4s_augmentation
-    from landslides.l4s.dataset import BAND_NAMES, PATCH_SIZE
-    from landslides.models import build_model, segmentation_spec
-
-    training, size = _shrunk(study["training"], tiny), _size(PATCH_SIZE, tiny)
-    n = sizes.get("refine")
-    pseudo = sum(n[split] for split in study["pseudo"]["target_splits"]) if n else 0
-    # The share of target (pseudo-labelled) samples in a round's training set; without sizes, the real data's.
-    mix = n or REAL_SIZES["refine"]
-    mixed = sum(mix[split] for split in study["pseudo"]["target_splits"])
-    target_share = mixed / (mix["train"] + mixed)
-    groups: dict[tuple[str, float], list[str]] = {}
-    for name, run in study["ladder"].items():
-        groups.setdefault((run["model"], float(run["scale"])), []).append(name)
-    out = []
-    for (model, scale), names in groups.items():
-        run = study["ladder"][names[0]]
-        loss = run["loss"] or study["training"]["loss"]
-        members = [name for name in names if name in study["ensemble"]]
-        with_csn = any(study["ladder"][name].get("csn") for name in members) and study["rounds"] > 0
-        spec = segmentation_spec(study["models"][model], len(BAND_NAMES), scale=scale, input_size=size,
-                                 csn=with_csn)
-        work = []
-        if n:
-            def epochs(n_train):
-                if not study["steps"]:
-                    return training["epochs"]
-                return max(1, math.ceil(study["steps"] * study["training"]["batch_size"] / n_train))
-
-            every = n["train"] + n["val"] + n["test"]
-            work.append(Work(len(names), epochs(n["train"]), n["train"], n["val"], every, "round 0"))
-            if members and study["rounds"]:
-                work.append(Work(len(members) * study["rounds"], epochs(n["train"] + pseudo), n["train"] + pseudo,
-                                 n["val"], every, f"rounds 1-{study['rounds']}"))
-        out.append(Setup(f"refine/{model}/x{scale:g}", "refine",
-                         f"{study['models'][model]['arch']} {study['models'][model]['encoder']} x{scale:g}"
-                         + (" csn" if with_csn else ""),
-                         lambda spec=spec: build_model(spec), len(BAND_NAMES), size, training,
-                         build_loss(loss, **study["loss_params"].get(loss, {})), "mask",
-                         lambda: build_l4s_augmentation(study["augment"]), work=work,
-                         target_share=target_share if with_csn else 0.0))
-    return out
+    return [setup for study in STUDIES if study in config.get("studies", [])
+            for setup in study_module(study, "bench").setups(config[study], sizes or {}, tiny)]
 
 
 # ---- data-set sizes for the projection ----
 
-# The real data sets' sizes (samples per split), for configs that download them (docs/sources.md).
-REAL_SIZES = {
-    # Prapas et al.: 309 positive Hokkaido chips, split 216 / 61 / 32; tested on 61 Talakmau chips.
-    "transfer": {"train": 216, "val": 61, "test": 61},
-    # Assumed: balanced Hokkaido chips, about 400 in the training partition (docs/deviations.md), val and
-    # test in the 0.7/0.2/0.1 proportion; Kaikoura taken alike.
-    "pretrain/hokkaido": {"train": 400, "val": 114, "test": 57},
-    "pretrain/kaikoura": {"train": 400, "val": 114, "test": 57},
-    # Stage 2: `all` training chips, every chip of the val partition (assumed as many as stage 1's), the
-    # fixed test set of 32 + 24 chips.
-    "pretrain/stage2": {"all": 400, "val": 114, "test": 56},
-    # Landslide4Sense: 3799 / 245 / 800 patches (Zhao et al., Section 3).
-    "refine": {"train": 3799, "val": 245, "test": 800},
-}
-
-
 def data_sizes(config: dict, workdir: str | Path = ".", overrides: dict | None = None) -> dict[str, dict]:
-    """Samples per split for each sized unit of the grid: the chip stores and Landslide4Sense folders
-    under `workdir` when they exist, else `REAL_SIZES` for downloaded data, the synthetic config or the scene
-    geometry; `overrides` (from --sizes) last."""
+    """Samples per split for each sized unit of the grid: from the data under `workdir` when it exists, else
+    the real data's published sizes (each study's REAL_SIZES) for downloaded data, the synthetic config or
+    the scene geometry; `overrides` (from --sizes) last."""
     workdir = Path(workdir)
-    sizes: dict[str, dict] = {}
-    studies = config.get("studies", [])
-    regions = config.get("sar", {}).get("regions", {})
 
-    def store(region):
-        path = workdir / "resources" / "chips" / f"{region}.zarr"
+    def open_store(path: Path):
         if not path.exists():
             return None
         import xarray as xr
 
         return xr.open_zarr(path)
 
-    if "transfer" in studies:
-        study = config["transfer"]
-        train, test = store(study["train_region"]), store(study["test_region"])
-        if train is not None and test is not None:
-            split = train["split_positive"].values.astype(str)
-            sizes["transfer"] = {"train": int((split == "train").sum()), "val": int((split == "val").sum()),
-                                 "test": int(test["has_landslide"].values.astype(bool).sum())}
-        elif regions.get(study["train_region"], {}).get("source") == "zenodo":
-            sizes["transfer"] = dict(REAL_SIZES["transfer"])
-    if "pretrain" in studies:
-        study = config["pretrain"]
-        for region in [arm for arm in study["pretraining"] if arm != "none"] + [study["stage2_region"]]:
-            chips = store(region)
-            if chips is not None:
-                from landslides.sar.selection import class_indices
-
-                counts = {split: [len(index) for index in class_indices(chips, split)]
-                          for split in ("train", "val", "test")}
-                sizes[f"pretrain/{region}"] = {split: 2 * min(pos, neg) for split, (pos, neg) in counts.items()}
-                if region == study["stage2_region"]:
-                    test = study["test_chips"]
-                    sizes["pretrain/stage2"] = {
-                        "all": sum(counts["train"]), "val": sum(counts["val"]),
-                        "test": min(counts["test"][0], test["landslide"] or counts["test"][0])
-                        + min(counts["test"][1], test["landslide_free"] or counts["test"][1])}
-            elif regions.get(region, {}).get("source") == "zenodo":
-                known = REAL_SIZES.get(f"pretrain/{region}", REAL_SIZES["pretrain/hokkaido"])
-                sizes[f"pretrain/{region}"] = dict(known)
-                if region == study["stage2_region"]:
-                    sizes["pretrain/stage2"] = dict(REAL_SIZES["pretrain/stage2"])
-    if "refine" in studies:
-        study = config["refine"]
-        root = workdir / "resources" / "l4s" / study["source"] if study["source"] in ("synthetic", "zenodo") \
-            else Path(study["source"])
-        counted = {split: len(list((root / folder / "img").glob("*.h5"))) for split, folder in
-                   (("train", "TrainData"), ("val", "ValidData"), ("test", "TestData"))}
-        if all(counted.values()):
-            sizes["refine"] = counted
-        elif study["source"] == "synthetic":
-            synthetic = study["synthetic"]
-            sizes["refine"] = {"train": synthetic["n_train"], "val": synthetic["n_val"], "test": synthetic["n_test"]}
-        else:
-            sizes["refine"] = dict(REAL_SIZES["refine"])
-    if "ridgei" in studies:
-        sizes.update(_ridgei_sizes(config["ridgei"]))
+    sizes: dict[str, dict] = {}
+    for study in STUDIES:
+        if study in config.get("studies", []):
+            sizes.update(study_module(study, "bench").data_sizes(config, workdir, open_store))
     for key, value in (overrides or {}).items():
         sizes[key] = {**sizes.get(key, {}), **value}
     return sizes
-
-
-def _ridgei_sizes(study: dict) -> dict[str, dict]:
-    """Patches of a scene cut in two halves, the train half less its validation strip (synthetic scene or a
-    GeoTIFF's size; tile folders need --sizes). Anomaly counts every patch (it keeps the landslide-free ones:
-    an upper bound)."""
-    scene = study["scene"]
-    if scene["source"] == "synthetic":
-        height, width = scene["height"], scene["width"]
-    elif scene["source"] == "geotiff" and Path(scene["image"]).exists():
-        import rasterio
-
-        with rasterio.open(scene["image"]) as raster:
-            height, width = raster.height, raster.width
-    else:
-        return {}
-    if scene.get("split_axis", "x") == "y":
-        height, width = width, height
-    half = width // 2
-    val_fraction = scene.get("val_fraction", 0.1)
-    train_w, val_w = int(half * (1 - val_fraction)), int(half * val_fraction)
-
-    def count(h, w, patch, stride=None):
-        stride = stride or patch
-        return 0 if min(h, w) < patch else ((h - patch) // stride + 1) * ((w - patch) // stride + 1)
-
-    out = {}
-    for method in ("classifier", "deeplab", "anomaly"):
-        cfg = study[method]
-        patch, stride = cfg["patch_size"], cfg.get("train_stride")
-        train, val = count(height, train_w, patch, stride), count(height, val_w, patch)
-        test = math.ceil(height / patch) * math.ceil(half / patch)  # windows covering the test half
-        predict = test + (count(height, train_w, patch) + val if method == "classifier" else 0)
-        out[f"ridgei/{method}"] = {"train": train, "val": val, "predict": predict}
-    return out
 
 
 def parse_sizes(items: list[str]) -> dict[str, dict]:

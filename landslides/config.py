@@ -15,21 +15,20 @@ Nothing here imports torch: this runs while Snakemake builds the DAG.
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import os
 from collections.abc import Iterator, Sequence
-from functools import cache
 from pathlib import Path
 
 import jsonschema
 import yaml
 
+from landslides.config_checks import ENCODERS_PATH, encoder_names
 from landslides.errors import InputError
+from landslides.studies import STUDIES, study_module
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "workflow" / "schemas"
 SCHEMA_PATH = SCHEMA_DIR / "config.schema.yaml"
-ENCODERS_PATH = SCHEMA_DIR / "encoders.txt"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -174,16 +173,16 @@ def validate_config(config: dict, schema: dict | None = None, source: str | Conf
 def check_config(config: dict, *, check_paths: bool = True) -> Iterator[tuple[tuple, str]]:
     """(key path, problem) for everything the schema cannot express, in config order. Only the studies in
     `studies` are checked: the others build no job."""
-    studies = config["studies"]
+    plans = {study: study_module(study, "plan") for study in STUDIES if study in config["studies"]}
     yield from _check_sar(config)
-    checks = {"transfer": _check_transfer, "pretrain": _check_pretrain, "ridgei": _check_ridgei,
-              "refine": _check_refine}
-    for study, check in checks.items():
-        if study in studies:
-            yield from check(config, config[study])
-            yield from _check_training(config[study], (study,))
+    for study, plan in plans.items():
+        yield from plan.config_problems(config, config[study])
+        yield from _check_training(config[study], (study,))
     if check_paths:
-        yield from _check_paths(config)
+        # Local data and weights the jobs will read: missing ones are named now, not after other jobs ran.
+        # A region two studies read is named once.
+        yield from dict.fromkeys(problem for study, plan in plans.items()
+                                 for problem in plan.path_problems(config, config[study]))
 
 
 def _check_sar(config: dict) -> Iterator[tuple[tuple, str]]:
@@ -202,64 +201,6 @@ def _check_training(node, path: tuple) -> Iterator[tuple[tuple, str]]:
             yield path + ("early_stopping",), "stops on the best validation score, but selection is last"
         for key, value in node.items():
             yield from _check_training(value, path + (key,))
-
-
-def _region(config: dict, path: tuple, region: str) -> Iterator[tuple[tuple, str]]:
-    if region not in config["sar"]["regions"]:
-        yield path, f"region '{region}' is not in sar.regions"
-
-
-def _channels(config: dict, path: tuple, selected: list[str]) -> Iterator[tuple[tuple, str]]:
-    missing = [c for c in selected if c not in config["sar"]["chips"]["channels"]]
-    if missing:
-        yield path, f"channels {missing} are not in sar.chips.channels"
-
-
-def _check_transfer(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
-    for key in ("train_region", "test_region"):
-        yield from _region(config, ("transfer", key), study[key])
-    for name, selected in study["features"].items():
-        yield from _channels(config, ("transfer", "features", name), selected)
-    yield from _encoder(("transfer", "model", "encoder"), study["model"]["encoder"])
-
-
-def _check_pretrain(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
-    for index, region in enumerate(study["pretraining"]):
-        if region != "none":
-            yield from _region(config, ("pretrain", "pretraining", index), region)
-    yield from _region(config, ("pretrain", "stage2_region"), study["stage2_region"])
-    if len(study["pre"]) != len(study["post"]):
-        yield ("pretrain", "post"), (f"{len(study['post'])} post-event channels for {len(study['pre'])} "
-                                     "pre-event ones (pretrain.pre): one per pre-event channel")
-    for key in ("pre", "post"):
-        yield from _channels(config, ("pretrain", key), study[key])
-
-
-def _check_ridgei(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
-    for method in ("deeplab", "anomaly"):
-        yield from _encoder(("ridgei", method, "encoder"), study[method]["encoder"])
-
-
-def _check_refine(config: dict, study: dict) -> Iterator[tuple[tuple, str]]:
-    for name, model in study["models"].items():
-        yield from _encoder(("refine", "models", name, "encoder"), model["encoder"])
-    for name, run in study["ladder"].items():
-        if run["model"] not in study["models"]:
-            yield ("refine", "ladder", name, "model"), f"'{run['model']}' is not in refine.models"
-    for index, name in enumerate(study["ensemble"]):
-        if name not in study["ladder"]:
-            yield ("refine", "ensemble", index), f"'{name}' is not in refine.ladder"
-    pseudo = study["pseudo"]
-    if pseudo["background_threshold"] is not None and pseudo["background_threshold"] >= pseudo["threshold"]:
-        yield ("refine", "pseudo", "background_threshold"), (
-            f"{pseudo['background_threshold']} must be below threshold ({pseudo['threshold']})")
-
-
-@cache
-def encoder_names() -> frozenset[str]:
-    """The encoder names segmentation-models-pytorch builds (workflow/schemas/encoders.txt)."""
-    lines = ENCODERS_PATH.read_text().splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 ENCODERS_HEADER = """\
@@ -287,52 +228,6 @@ def write_encoder_names(path: Path = ENCODERS_PATH) -> None:
     header = ENCODERS_HEADER.format(smp=smp.__version__, timm=timm.__version__)
     Path(path).write_text(header + "\n".join(installed_encoder_names()) + "\n")
     encoder_names.cache_clear()
-
-
-def _encoder(path: tuple, name: str) -> Iterator[tuple[tuple, str]]:
-    known = encoder_names()
-    if name in known or (name.startswith("tu-") and name.split(".", 1)[0] in known):
-        return
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    hint = f"; close: {', '.join(close)}" if close else ""
-    yield path, (f"unknown encoder '{name}' (segmentation-models-pytorch names such as resnet18, efficientnet-b0, "
-                 f"mit_b0, or tu-<timm model>{hint})")
-
-
-def _check_paths(config: dict) -> Iterator[tuple[tuple, str]]:
-    """Local data and weights the jobs will read: missing ones are named now, not after other jobs ran."""
-    studies = config["studies"]
-    regions = config["sar"]["regions"]
-    used = []
-    if "transfer" in studies:
-        used += [config["transfer"]["train_region"], config["transfer"]["test_region"]]
-    if "pretrain" in studies:
-        used += [config["pretrain"]["stage2_region"]] + [r for r in config["pretrain"]["pretraining"] if r != "none"]
-    for region in dict.fromkeys(used):
-        source = regions[region]["source"]
-        if source not in ("synthetic", "zenodo") and not Path(source).exists():
-            yield ("sar", "regions", region, "source"), (f"'{source}' does not exist (a local .zarr datacube; "
-                                                        "or synthetic, zenodo)")
-    weights = []
-    if "transfer" in studies:
-        weights.append((("transfer", "model", "weights"), config["transfer"]["model"]["weights"]))
-    if "ridgei" in studies:
-        scene = config["ridgei"]["scene"]
-        keys = {"geotiff": ("image", "label"), "tiles": ("tiles",)}.get(scene["source"], ())
-        for key in keys:
-            if not Path(scene[key]).exists():
-                yield ("ridgei", "scene", key), f"'{scene[key]}' does not exist"
-        weights.append((("ridgei", "deeplab", "weights"), config["ridgei"]["deeplab"]["weights"]))
-    if "refine" in studies:
-        source = config["refine"]["source"]
-        if source not in ("synthetic", "zenodo") and not Path(source).is_dir():
-            yield ("refine", "source"), (f"'{source}' is not a folder (a local Landslide4Sense copy with TrainData, "
-                                         "ValidData, TestData; or synthetic, zenodo)")
-        weights += [(("refine", "models", name, "weights"), model["weights"])
-                    for name, model in config["refine"]["models"].items()]
-    for path, file in weights:
-        if file and file != "imagenet" and not Path(file).is_file():
-            yield path, f"weights file '{file}' does not exist"
 
 
 # ---- output folder ----

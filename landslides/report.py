@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from landslides.aggregate import NA, format_mean_std, format_number, is_missing, load_runs, markdown_table
+from landslides.aggregate import format_mean_std, format_number, is_missing, load_runs, markdown_table
+from landslides.display import NA, NOT_REPORTED
+from landslides.studies import STUDIES, study_module
 
 PACKAGES = ["torch", "torchvision", "segmentation-models-pytorch", "kornia", "numpy", "xarray", "zarr",
             "rioxarray", "h5py", "pandas", "scikit-learn", "matplotlib", "seaborn", "snakemake"]
 COMPARISON_COLUMNS = ["study", "experiment", "split", "metric", "published", "reproduced", "std", "n"]
-# What a published cell says where the paper gives no number (studies may set their own per row).
-NOT_REPORTED = "not reported"
-FIGURE_ONLY = "figure only"
 
 
 # ---- tidy tables ----
@@ -178,7 +177,11 @@ def overview_note(synthetic: bool) -> str:
 
 # ---- data sources ----
 
-KINDS = {"transfer": "sar", "pretrain": "sar", "ridgei": "scene", "refine": "l4s"}
+def data_kind(study: str) -> str:
+    """The kind of data a study reads (its plan's DATA: sar, scene or l4s); empty for an unknown name."""
+    if study not in STUDIES:
+        return ""
+    return study_module(study, "plan").DATA
 
 
 def describe_dataset(kind: str, source: dict) -> str:
@@ -218,7 +221,7 @@ def is_synthetic(source: dict) -> bool:
 
 def data_source_line(study: str, datasets: dict[str, dict]) -> str:
     """'Data: SYNTHETIC ...' or 'Data: real ...': what every table and figure of a study names."""
-    kind = KINDS.get(study, "")
+    kind = data_kind(study)
     phrases = list(dict.fromkeys(describe_dataset(kind, source) for source in datasets.values()))
     synthetic = [is_synthetic(source) for source in datasets.values()]
     if synthetic and all(synthetic):
@@ -613,8 +616,8 @@ def introduction_rst(provenance: dict, overview_frame: pd.DataFrame, checks: pd.
 
 def _kind_of(path: str, source: dict) -> str:
     """The kind of a provenance dataset: recorded by the provenance rule, else guessed from its path."""
-    if source.get("study") in KINDS:
-        return KINDS[source["study"]]
+    if source.get("study") in STUDIES:
+        return data_kind(source["study"])
     if "l4s" in path:
         return "l4s"
     if "/chips/" in path or "/datacubes/" in path:

@@ -1,28 +1,26 @@
-"""What the Snakemake rules need to build the DAG: file layouts and each training job's params.
+"""What every study's plan shares while Snakemake builds the DAG: the grid of run folders, the SAR data
+layout, ImageNet weights inputs and canonical params.
 
-Imported while Snakemake plans the workflow, so it uses the standard library only (and landslides.errors):
-a dry run must not pay for torch, segmentation-models-pytorch or xarray (`snakemake -n` of config/paper.yaml
-in about a second; tests/test_workflow.py checks that none of them is imported).
+Each study's own plan (landslides/studies/<study>/plan.py: its grid, file names and the params each job
+reads) builds on this module. Both are imported while Snakemake plans the workflow, so they use the
+standard library only (and landslides.errors): a dry run must not pay for torch, segmentation-models-pytorch
+or xarray (`snakemake -n` of config/paper.yaml in about a second; tests/test_workflow.py checks that none of
+them is imported).
 
-Each training rule passes `params: study=<its function below>` (refine: `job_study`): the study block
-trimmed to the keys that job reads, with the same nesting as `config[<study>]`. Snakemake reruns a job
-whose params changed (profiles/default: rerun-triggers include params), so a new seed, another figure
-option or another cell's setting retrains nothing that already exists. Snakemake compares params by repr,
-so they are also key-sorted (`canonical`). The job scripts read `snakemake.params.study` as before; a
-study function that starts reading another top-level key needs it added here (the job then fails with a
-KeyError naming it; tests/test_config.py checks which jobs each key reaches).
+Each training rule passes `params: study=<plan>.job_params(...)`: the study block trimmed to the keys that
+job reads, with the same nesting as `config[<study>]`. Snakemake reruns a job whose params changed
+(profiles/default: rerun-triggers include params), so a new seed, another figure option or another cell's
+setting retrains nothing that already exists. Snakemake compares params by repr, so they are also
+key-sorted (`canonical`). A run function that starts reading another key of its study needs it added to its
+plan's job_params (the job then fails with a KeyError naming it; tests/test_config.py checks which jobs each
+key reaches).
 """
 
 from __future__ import annotations
 
-from pathlib import Path, PurePath
-
-from landslides.errors import InputError
-
-# The benchmark's split folders (Landslide4Sense layout); landslides.l4s.dataset.SPLIT_DIRS is the same
-# mapping (tests/test_config.py checks that), kept here so that building the DAG does not import h5py.
-SPLIT_DIRS = {"train": "TrainData", "val": "ValidData", "test": "TestData"}
-
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
 
 # Device files of a loaded GPU driver (NVIDIA, AMD ROCm): a GPU is there without importing torch.
 GPU_DRIVER_FILES = ("/dev/nvidiactl", "/dev/kfd")
@@ -45,46 +43,6 @@ def imagenet_weights(model: dict) -> list[str]:
     if model.get("weights") == "imagenet":
         return [f"resources/weights/{model['encoder']}.imagenet.safetensors"]
     return []
-
-
-# ---- refine: Landslide4Sense file layout ----
-
-def l4s_root(study: dict) -> str:
-    """Where the benchmark is read from: resources/l4s/<source> for synthetic and zenodo, else the path."""
-    if study["source"] in ("synthetic", "zenodo"):
-        return f"resources/l4s/{study['source']}"
-    return study["source"]
-
-
-def l4s_inputs(study: dict) -> list[str]:
-    """The data a job depends on: one folder per downloaded split, else the benchmark root."""
-    if study["source"] == "zenodo":
-        return [f"{l4s_root(study)}/{folder}" for folder in SPLIT_DIRS.values()]
-    return [l4s_root(study)]
-
-
-def data_root_of(inputs: list[str]) -> str:
-    """The benchmark root from a job's data inputs (a root, or split folders inside one)."""
-    first = PurePath(inputs[0])
-    return str(first.parent) if first.name in SPLIT_DIRS.values() else str(first)
-
-
-def train_inputs(study: dict, name: str, round_index: int) -> dict:
-    """The data and the model's ImageNet weights (if any); round r > 0 also needs round r-1's ensemble, whose
-    pseudo-labels it trains on."""
-    run = study["ladder"].get(name)  # not in the ladder: job_study, the rule's params, says so
-    inputs = {"data": l4s_inputs(study), "weights": imagenet_weights(study["models"][run["model"]]) if run else []}
-    if round_index > 0:
-        inputs["previous"] = f"results/refine/rounds/round{round_index - 1}/ensemble.npz"
-    return inputs
-
-
-def run_targets(study: dict) -> list[str]:
-    """Every training run's metrics: the whole ladder in round 0, the ensemble members in later rounds."""
-    runs = [f"results/refine/runs/round0/{name}/metrics.json" for name in study["ladder"]]
-    for round_index in range(1, study["rounds"] + 1):
-        runs += [f"results/refine/runs/round{round_index}/{name}/metrics.json" for name in study["ensemble"]]
-    return runs
 
 
 # ---- params: canonical, and for training jobs trimmed to what the job reads ----
@@ -111,66 +69,53 @@ def chip_store_region(spec: dict) -> dict:
     return canonical({key: spec[key] for key in ("event_date", "orbit")})
 
 
-def ridgei_scene_generator(scene: dict) -> dict:
-    """ridgei_scene: the synthetic scene's size, seed and pixel size (not how the scene is split)."""
-    return canonical({key: scene[key] for key in ("height", "width", "seed", "resolution_m")})
+# ---- SAR data ----
+
+# A region's datacube as the workflow makes or downloads it (rule datacube), and its chip store (rule
+# chip_store): what transfer and pretrain train on.
+DATACUBE = "resources/datacubes/{region}.zarr"
+CHIP_STORE = "resources/chips/{region}.zarr"
 
 
-def transfer_job_study(study: dict, cell: dict) -> dict:
-    """transfer.run_cell: the cell's channel set, model, training, normalization and invalid-pixel handling;
-    augment only when the cell's augmentation is on."""
-    features = cell["features"]
-    trimmed = {"features": {features: study["features"][features]}, "normalization": study["normalization"],
-               "invalid_pixels": study["invalid_pixels"], "model": study["model"], "training": study["training"]}
-    if cell["augmentation"] == "on":
-        trimmed["augment"] = study["augment"]
-    return canonical(trimmed)
+def chip_store(region: str) -> str:
+    return CHIP_STORE.format(region=region)
 
 
-def pretrain_stage1_study(study: dict) -> dict:
-    """pretrain.train_stage1: the stage-1 block and the channel pairs."""
-    return canonical({"pre": study["pre"], "post": study["post"], "stage1": study["stage1"]})
+# ---- a study's grid of run folders ----
 
+@dataclass(frozen=True)
+class Grid:
+    """The cartesian product of a study's factors, one run folder per cell:
+    `<root>/<factor>~<value>/.../<factor>~<value>/` (the layout of Snakemake's Paramspace).
 
-def pretrain_stage2_study(study: dict) -> dict:
-    """pretrain.train_stage2: the stage-2 block, the channel pairs, the fixed test set and the epoch size.
-
-    The stage-1 model is an input file: a retrained stage 1 reruns its stage-2 cells through that file.
+    Rules take their file patterns from it (`file`: with wildcards), rule all and the tables every cell's
+    file (`files`), and a job its cell back from the wildcards (`cell`), with the config's own values.
     """
-    return canonical({"pre": study["pre"], "post": study["post"], "test_chips": study["test_chips"],
-                      "min_epoch_chips": study["min_epoch_chips"], "invalid_pixels": study["invalid_pixels"],
-                      "stage2": study["stage2"]})
 
+    root: str
+    factors: dict[str, list]
 
-def ridgei_job_study(study: dict, cell: dict) -> dict:
-    """ridgei.run_method and load_parts: the method's own block and the scene keys that split the scene.
+    @property
+    def pattern(self) -> str:
+        """The cell part of a run folder with one Snakemake wildcard per factor."""
+        return "/".join(f"{name}~{{{name}}}" for name in self.factors)
 
-    The scene's pixels are input files: the generator's keys (name, size, seed) and the given paths are left
-    out, and so is the pixel size except for tiles (they carry none). Every other scene key (split_axis,
-    val_fraction, the tile-split keys) is kept: load_parts falls back to defaults for missing ones.
-    """
-    method, scene = cell["method"], study["scene"]
-    unread = {"name", "height", "width", "seed", "image", "label", "tiles"}
-    if scene["source"] != "tiles":
-        unread.add("resolution_m")
-    return canonical({"scene": {key: value for key, value in scene.items() if key not in unread},
-                      method: study[method]})
+    def file(self, name: str) -> str:
+        """A run file's pattern, for a rule's output."""
+        return f"{self.root}/{self.pattern}/{name}"
 
+    def cells(self) -> list[dict]:
+        return [dict(zip(self.factors, values, strict=True)) for values in itertools.product(*self.factors.values())]
 
-def job_study(study: dict, name: str, round_index: int | None = None) -> dict:
-    """refine.run_training for ladder entry `name`: its entry and model, the shared training settings, and
-    the pseudo-label settings only from round 1 on (round_index None keeps them).
+    def run_dir(self, cell: dict) -> str:
+        return f"{self.root}/" + "/".join(f"{name}~{cell[name]}" for name in self.factors)
 
-    Adding a round, a ladder entry, an ensemble member or a figure option retrains nothing that exists.
-    """
-    if name not in study["ladder"]:
-        raise InputError(f"refine run '{name}' is not in refine.ladder")
-    run = study["ladder"][name]
-    loss = run["loss"] or study["training"]["loss"]
-    trimmed = {key: study[key] for key in ("training", "augment", "steps", "seed", "sample_patches")}
-    trimmed["ladder"] = {name: run}
-    trimmed["models"] = {run["model"]: study["models"][run["model"]]}
-    trimmed["loss_params"] = {loss: study["loss_params"][loss]} if loss in study["loss_params"] else {}
-    if round_index is None or round_index > 0:
-        trimmed["pseudo"] = study["pseudo"]
-    return canonical(trimmed)
+    def files(self, name: str, **fixed) -> list[str]:
+        """That file of every cell (of the cells whose factors equal `fixed`)."""
+        return [f"{self.run_dir(cell)}/{name}" for cell in self.cells()
+                if all(cell[key] == value for key, value in fixed.items())]
+
+    def cell(self, wildcards) -> dict:
+        """The cell a job's wildcards name, with each factor's value as the config gives it (a seed stays an int)."""
+        return {name: next(value for value in values if str(value) == str(wildcards[name]))
+                for name, values in self.factors.items()}

@@ -3,7 +3,7 @@
 from landslides.jobs import run_job
 from landslides.runs import RunFiles
 from landslides.sar.chips import open_chip_store
-from landslides.studies.pretrain import train_stage1
+from landslides.studies.pretrain.train import train_stage1
 
 
 def main(snakemake):

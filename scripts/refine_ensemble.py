@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from landslides.jobs import run_job
-from landslides.studies.refine import run_ensemble
+from landslides.studies.refine.train import run_ensemble
 
 
 def main(snakemake):

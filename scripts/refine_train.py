@@ -4,7 +4,7 @@ from pathlib import Path
 
 from landslides.jobs import run_job
 from landslides.runs import RunFiles
-from landslides.studies.refine import run_training
+from landslides.studies.refine.train import run_training
 
 
 def main(snakemake):

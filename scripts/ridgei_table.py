@@ -5,15 +5,15 @@ from pathlib import Path
 from landslides.aggregate import load_runs
 from landslides.jobs import run_job
 from landslides.report import run_flags
-from landslides.studies import ridgei
+from landslides.studies.ridgei import tables
 
 
 def main(snakemake):
-    table = ridgei.build_table(load_runs(snakemake.input.metrics))
+    table = tables.build_table(load_runs(snakemake.input.metrics))
     table.to_csv(snakemake.output.csv, index=False)
-    ridgei.comparison(table).to_csv(snakemake.output.comparison, index=False)
+    tables.comparison(table).to_csv(snakemake.output.comparison, index=False)
     flags = run_flags(snakemake.input.metrics, snakemake.config)
-    Path(snakemake.output.md).write_text(ridgei.table_markdown(table, snakemake.params.source, flags))
+    Path(snakemake.output.md).write_text(tables.table_markdown(table, snakemake.params.source, flags))
     print(table.to_string())
 
 

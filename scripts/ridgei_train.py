@@ -4,7 +4,8 @@ from pathlib import Path
 
 from landslides.jobs import run_job
 from landslides.runs import RunFiles
-from landslides.studies.ridgei import SPLIT_KEYS, MapFiles, load_parts, run_method
+from landslides.studies.ridgei.data import SPLIT_KEYS, MapFiles, load_parts
+from landslides.studies.ridgei.train import run_method
 
 
 def main(snakemake):

@@ -3,7 +3,7 @@
 from landslides.jobs import run_job
 from landslides.runs import RunFiles
 from landslides.sar.chips import open_chip_store
-from landslides.studies.transfer import run_cell
+from landslides.studies.transfer.train import run_cell
 
 
 def main(snakemake):

@@ -16,6 +16,10 @@ from torch import nn
 from landslides import benchmark
 from landslides import workflow_layout as layout
 from landslides.config import load_config, validate_config
+from landslides.studies.pretrain import plan as pretrain_plan
+from landslides.studies.refine import plan as refine_plan
+from landslides.studies.ridgei import plan as ridgei_plan
+from landslides.studies.transfer import plan as transfer_plan
 from landslides.train import Split, select_device
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +56,8 @@ def test_the_grid_work_counts_every_training_job_and_step():
     assert sum(v for k, v in jobs.items() if k.startswith("ridgei/")) == 3 * len(config["ridgei"]["seeds"])
     refine = config["refine"]
     assert sum(v for k, v in jobs.items() if k.startswith("refine/")) == \
-        len(refine["ladder"]) + len(refine["ensemble"]) * refine["rounds"]  # 17, as layout.run_targets
-    assert len(layout.run_targets(refine)) == 17
+        len(refine["ladder"]) + len(refine["ensemble"]) * refine["rounds"]  # 17, as refine_plan.run_targets
+    assert len(refine_plan.run_targets(refine)) == 17
     # refine: steps per run, as config/README.md says: 85 epochs in round 0, 67 with the pseudo-labels.
     rounds = {w.note: w for w in work["refine/swin/x4"]}
     assert rounds["round 0"].epochs == 85 and rounds["rounds 1-3"].epochs == 67
@@ -146,11 +150,11 @@ def test_tiny_harness_measures_and_projects(capsys):
 
 def _all_job_params(config):
     config = validate_config(copy.deepcopy(config), check_paths=False)
-    params = [layout.transfer_job_study(config["transfer"], {"features": f, "augmentation": a})
+    params = [transfer_plan.job_params(config["transfer"], {"features": f, "augmentation": a})
               for f in config["transfer"]["features"] for a in config["transfer"]["augmentation"]]
-    params += [layout.pretrain_stage1_study(config["pretrain"]), layout.pretrain_stage2_study(config["pretrain"])]
-    params += [layout.ridgei_job_study(config["ridgei"], {"method": m}) for m in ("classifier", "deeplab", "anomaly")]
-    params += [layout.job_study(config["refine"], name, r) for name in config["refine"]["ladder"]
+    params += [pretrain_plan.stage1_params(config["pretrain"]), pretrain_plan.job_params(config["pretrain"])]
+    params += [ridgei_plan.job_params(config["ridgei"], {"method": m}) for m in ("classifier", "deeplab", "anomaly")]
+    params += [refine_plan.job_params(config["refine"], name, r) for name in config["refine"]["ladder"]
                for r in range(config["refine"]["rounds"] + 1)]
     return [repr(p) for p in params]
 

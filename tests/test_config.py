@@ -20,6 +20,10 @@ from landslides.config import (
     validate_config,
 )
 from landslides.errors import InputError
+from landslides.studies.pretrain import plan as pretrain_plan
+from landslides.studies.refine import plan as refine_plan
+from landslides.studies.ridgei import plan as ridgei_plan
+from landslides.studies.transfer import plan as transfer_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = {"hokkaido": {"event_date": ["20180905", "20180907"]},
@@ -178,7 +182,7 @@ def test_encoder_list_matches_the_installed_libraries():
 def test_split_dirs_match_the_reader():
     from landslides.l4s.dataset import SPLIT_DIRS
 
-    assert layout.SPLIT_DIRS == SPLIT_DIRS
+    assert refine_plan.SPLIT_DIRS == SPLIT_DIRS
 
 
 # ---- local paths must exist before any job ----
@@ -271,21 +275,21 @@ def job_params(config: dict) -> dict:
     for features in transfer["features"]:
         for augmentation in transfer["augmentation"]:
             cell = {"features": features, "augmentation": augmentation, "seed": "0"}
-            params[("transfer", features, augmentation)] = layout.transfer_job_study(transfer, cell)
-    params[("pretrain", "stage1")] = layout.pretrain_stage1_study(pretrain)
-    params[("pretrain", "stage2")] = layout.pretrain_stage2_study(pretrain)
+            params[("transfer", features, augmentation)] = transfer_plan.job_params(transfer, cell)
+    params[("pretrain", "stage1")] = pretrain_plan.stage1_params(pretrain)
+    params[("pretrain", "stage2")] = pretrain_plan.job_params(pretrain)
     for method in ("classifier", "deeplab", "anomaly"):
-        params[("ridgei", method)] = layout.ridgei_job_study(ridgei, {"method": method, "seed": "0"})
+        params[("ridgei", method)] = ridgei_plan.job_params(ridgei, {"method": method, "seed": "0"})
     for name in refine["ladder"]:
         for round_index in range(refine["rounds"] + 1):
-            params[("refine", name, round_index)] = layout.job_study(refine, name, round_index)
+            params[("refine", name, round_index)] = refine_plan.job_params(refine, name, round_index)
     return params
 
 
 def data_params(config: dict) -> dict:
     """The dict params of the data jobs whose outputs every training job depends on."""
     config = validate_config(copy.deepcopy(config), check_paths=False)
-    params = {("ridgei_scene",): layout.ridgei_scene_generator(config["ridgei"]["scene"]),
+    params = {("ridgei_scene",): ridgei_plan.scene_params(config["ridgei"]["scene"]),
               ("chips",): layout.canonical(config["sar"]["chips"])}
     for region, spec in config["sar"]["regions"].items():
         params[("datacube", region)] = layout.datacube_region(spec)

@@ -16,7 +16,9 @@ from landslides.metrics import classification_metrics
 from landslides.runs import RunFiles, load_model
 from landslides.sar.selection import chip_partition
 from landslides.siamese import AuthorsEncoder, ChipClassifier, Segmenter
-from landslides.studies import pretrain
+from landslides.studies.pretrain import figures as pretrain_figures
+from landslides.studies.pretrain import tables as pretrain_tables
+from landslides.studies.pretrain import train as pretrain_train
 from landslides.train import Split, fit, select_device
 
 TRAINING = {"epochs": 2, "batch_size": 4, "eval_batch_size": 8, "optimizer": "adamw", "lr": 1e-2,
@@ -183,17 +185,18 @@ def test_frozen_through_fit(tmp_path):
 def test_sparse_drawing():
     pos, neg = np.arange(0, 40), np.arange(100, 130)
     for size in (2, 5, 10, 20):
-        drawn = pretrain.draw_training_chips(pos, neg, size, seed=3)
+        drawn = pretrain_train.draw_training_chips(pos, neg, size, seed=3)
         assert len(drawn) == size and len(set(drawn)) == size
         assert np.isin(drawn, neg).sum() == size // 2  # half without landslides
-    assert np.array_equal(pretrain.draw_training_chips(pos, neg, 10, 3), pretrain.draw_training_chips(pos, neg, 10, 3))
-    assert not np.array_equal(pretrain.draw_training_chips(pos, neg, 10, 3),
-                              pretrain.draw_training_chips(pos, neg, 10, 4))
-    assert set(pretrain.draw_training_chips(pos, neg, 5, 3)) <= set(pretrain.draw_training_chips(pos, neg, 10, 3))
-    everything = pretrain.draw_training_chips(pos, neg, "all", seed=0)
+    draw = pretrain_train.draw_training_chips
+    assert np.array_equal(draw(pos, neg, 10, 3), draw(pos, neg, 10, 3))
+    assert not np.array_equal(pretrain_train.draw_training_chips(pos, neg, 10, 3),
+                              pretrain_train.draw_training_chips(pos, neg, 10, 4))
+    assert set(draw(pos, neg, 5, 3)) <= set(draw(pos, neg, 10, 3))
+    everything = pretrain_train.draw_training_chips(pos, neg, "all", seed=0)
     assert len(everything) == 60 and np.isin(everything, neg).sum() == 30
     with pytest.raises(InputError, match="training size 70"):
-        pretrain.draw_training_chips(pos, neg, 70, seed=0)
+        pretrain_train.draw_training_chips(pos, neg, 70, seed=0)
 
 
 def test_count_errors_by_hand():
@@ -206,16 +209,16 @@ def test_count_errors_by_hand():
     label[1, :, :] = 1
     valid = np.ones((3, 2, 2), bool)
     valid[0, 1, 1] = False
-    errors = pretrain.count_errors(prob, label, valid)
+    errors = pretrain_train.count_errors(prob, label, valid)
     np.testing.assert_allclose(errors, [1.5 - 2, 1 - 4, 1.0 - 0])
     has = np.array([True, True, False])
-    m = pretrain.count_error_metrics(prob, label, valid, has)
+    m = pretrain_train.count_error_metrics(prob, label, valid, has)
     assert m["count_abs_all"] == pytest.approx((0.5 + 3 + 1) / 3)
     assert m["count_signed_all"] == pytest.approx((-0.5 - 3 + 1) / 3)
     assert m["count_abs_landslide"] == pytest.approx(1.75) and m["count_signed_landslide"] == pytest.approx(-1.75)
     assert m["count_signed_landslide_free"] == pytest.approx(1.0)
     assert m["median_signed_landslide_free"] == pytest.approx(1.0)
-    seg = pretrain.segmentation_test_metrics(prob, label, valid, has)
+    seg = pretrain_train.segmentation_test_metrics(prob, label, valid, has)
     assert seg["fpr_landslide_free"] == 0.0  # 0.25 < 0.5 everywhere on the landslide-free chip
 
 
@@ -223,7 +226,7 @@ def test_chip_metrics_and_quirk_loss():
     m = classification_metrics(np.array([0.9, 0.6, 0.4, 0.1]), np.array([1, 0, 1, 0]))
     assert m["accuracy"] == 0.5 and m["precision"] == 0.5 and m["recall"] == 0.5 and m["auroc"] == 0.75
     logits, target = torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0])
-    quirk = pretrain.stage1_loss("batch_softmax_ce")(logits, target)
+    quirk = pretrain_train.stage1_loss("batch_softmax_ce")(logits, target)
     assert quirk.item() == pytest.approx(-torch.log_softmax(logits, 0)[0].item())
 
 
@@ -231,40 +234,41 @@ def test_partition_and_test_set():
     store = hand_store()
     part = chip_partition(store)
     assert set(part) == {"train", "val", "test"}
-    test = pretrain.test_indices(store, landslide=2, landslide_free=None)
+    test = pretrain_train.test_indices(store, landslide=2, landslide_free=None)
     has = store["has_landslide"].values
     assert has[test].sum() == 2 and (~has[test]).sum() == (~has & (part == "test")).sum()
-    assert np.array_equal(test, pretrain.test_indices(store, landslide=2, landslide_free=None))
+    assert np.array_equal(test, pretrain_train.test_indices(store, landslide=2, landslide_free=None))
     with pytest.raises(InputError, match="test split has"):
-        pretrain.test_indices(store, landslide=99, landslide_free=None)
+        pretrain_train.test_indices(store, landslide=99, landslide_free=None)
 
 
 def test_end_to_end(tmp_path):
     store = hand_store()
     study = study_config(sizes=[2, "all"], seeds=[0])
-    s1 = pretrain.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1, device_name="cpu")
+    s1 = pretrain_train.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1,
+                                     device_name="cpu")
     assert set(s1["test"]) >= {"accuracy", "precision", "recall", "auroc"} and s1["chips"]["train"] == 12
     files = []
     for arm, size in (("none", "2"), ("hokkaido", "2"), ("none", "all"), ("hokkaido", "all")):
         run_dir = tmp_path / arm / size
         model = tmp_path / "stage1" / "model.pt" if arm != "none" else None
-        m = pretrain.train_stage2(store, model, RunFiles.in_folder(run_dir), pretraining=arm, size=size, seed=0,
+        m = pretrain_train.train_stage2(store, model, RunFiles.in_folder(run_dir), pretraining=arm, size=size, seed=0,
                                   study=study,
                                   threads=1, device_name="cpu")
         assert m["chips"]["train"] == (2 if size == "2" else 12)
         assert m["train_landslide_free"] == m["chips"]["train"] // 2
         assert 0 <= m["test"]["auprc"] <= 1 and "median_signed_landslide_free" in m["test"]
         files.append(run_dir / "metrics.json")
-    tidy = pretrain.runs_frame(files)
-    table = pretrain.build_table(tidy)
+    tidy = pretrain_tables.runs_frame(files)
+    table = pretrain_tables.build_table(tidy)
     assert list(table["pretraining"]) == ["none", "hokkaido", "none", "hokkaido"]
     assert list(table["size"]) == ["2", "2", "all", "all"]
-    pretrain.plot_metrics(tidy, tmp_path / "m.png", tmp_path / "m.pdf")
+    pretrain_figures.plot_metrics(tidy, tmp_path / "m.png", tmp_path / "m.pdf")
     runs = [json.loads(f.read_text()) for f in files]
-    pretrain.plot_maps([f.parent / "predictions.npz" for f in files], runs, 2, 10.0, tmp_path / "p.png",
+    pretrain_figures.plot_maps([f.parent / "predictions.npz" for f in files], runs, 2, 10.0, tmp_path / "p.png",
                        tmp_path / "p.pdf")
     assert (tmp_path / "m.png").stat().st_size > 0 and (tmp_path / "p.pdf").stat().st_size > 0
-    assert isinstance(pretrain.stage1_table([tmp_path / "stage1" / "metrics.json"]), pd.DataFrame)
+    assert isinstance(pretrain_tables.stage1_table([tmp_path / "stage1" / "metrics.json"]), pd.DataFrame)
 
 
 def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
@@ -278,11 +282,11 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     study["stage1"]["training"].update(schedule, scheduler="plateau")
     study["stage2"].update(network="authors", loss_params={"smooth": 0, "skip_empty": True}, stage1_batchnorm="train")
     study["stage2"]["training"].update(schedule)
-    pretrain.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1, device_name="cpu")
-    stage1, spec = pretrain.load_stage1(tmp_path / "stage1" / "model.pt")
+    pretrain_train.train_stage1(store, study, RunFiles.in_folder(tmp_path / "stage1"), threads=1, device_name="cpu")
+    stage1, spec = pretrain_train.load_stage1(tmp_path / "stage1" / "model.pt")
     assert spec["network"] == "authors" and isinstance(stage1.encoder, AuthorsEncoder)
     files = RunFiles.in_folder(tmp_path / "run")
-    metrics = pretrain.train_stage2(store, tmp_path / "stage1" / "model.pt", files, pretraining="hokkaido",
+    metrics = pretrain_train.train_stage2(store, tmp_path / "stage1" / "model.pt", files, pretraining="hokkaido",
                                     size="all", seed=0, study=study, threads=1, device_name="cpu")
     assert 0 <= metrics["test"]["auprc"] <= 1
     assert metrics["test"]["pixels"] == metrics["chips"]["test"] * 32 * 32  # "score": the invalid row counts too
@@ -293,7 +297,7 @@ def test_end_to_end_with_the_authors_networks_loss_and_schedules(tmp_path):
     assert model.head[-1].kernel_size == (8, 8) and model(torch.zeros(1, 4, 32, 32)).shape == (1, 2, 32, 32)
     study["stage2"]["loss_params"] = {"smoothing": 0}
     with pytest.raises(InputError, match="no parameter.*smoothing"):
-        pretrain.train_stage2(store, None, RunFiles.in_folder(tmp_path / "bad"), pretraining="none",
+        pretrain_train.train_stage2(store, None, RunFiles.in_folder(tmp_path / "bad"), pretraining="none",
                               size="all", seed=0, study=study, threads=1, device_name="cpu")
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
 
@@ -302,4 +306,4 @@ def test_bad_stage1_file(tmp_path):
     bad = tmp_path / "model.pt"
     bad.write_text("not a model")
     with pytest.raises(InputError, match="model.pt"):
-        pretrain.load_stage1(bad)
+        pretrain_train.load_stage1(bad)

@@ -19,8 +19,10 @@ from landslides.l4s.synthetic import write_synthetic_l4s
 from landslides.models import ScaledModel, build_model
 from landslides.normalization import domain_stats
 from landslides.runs import RunFiles, load_model, read_predictions
-from landslides.studies import refine
-from landslides.workflow_layout import job_study
+from landslides.studies.refine import figures as refine_figures
+from landslides.studies.refine import tables as refine_tables
+from landslides.studies.refine import train as refine_train
+from landslides.studies.refine.plan import job_params as job_study
 
 AUGMENT = {"flip": True, "rot90": True, "color": {"p": 1.0, "gain": 0.2, "offset": 0.3, "band_jitter": 0.1}}
 
@@ -37,7 +39,7 @@ def default_study(**overrides) -> dict:
 @pytest.mark.parametrize("scale", [1, 2.5, 4])
 def test_scaled_model_returns_128_logits(scale):
     model_config = {"arch": "unet", "encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [8, 8, 8]}
-    model = build_model(refine.model_spec({"model_config": model_config, "scale": scale}))
+    model = build_model(refine_train.model_spec({"model_config": model_config, "scale": scale}))
     if scale == 1:  # no promotion: the network itself, no wrapper
         assert not isinstance(model, ScaledModel)
         return
@@ -54,12 +56,12 @@ def test_every_paper_model_family_builds_offline(name):
     """U-Net ResNet, U-Net EfficientNet, SegFormer (MiT) and a Swin encoder, random init, no download.
     The paper-sized encoders of config/paper.yaml are built; small ones of the same family run forward."""
     paper = yaml.safe_load(Path("config/paper.yaml").read_text())["refine"]["models"][name]
-    model = build_model(refine.model_spec({"model_config": dict(paper, encoder_depth=5, decoder_channels=None),
+    model = build_model(refine_train.model_spec({"model_config": dict(paper, encoder_depth=5, decoder_channels=None),
                                            "scale": 4}))
     assert sum(p.numel() for p in model.parameters()) > 1_000_000
     small = {"resnet": "resnet18", "efficientnet": "efficientnet-b0", "segformer": "mit_b0",
              "swin": "tu-swin_tiny_patch4_window7_224"}[name]
-    model = build_model(refine.model_spec({"model_config": {"arch": paper["arch"], "encoder": small},
+    model = build_model(refine_train.model_spec({"model_config": {"arch": paper["arch"], "encoder": small},
                                            "scale": 1}))
     with torch.no_grad():
         assert model(torch.randn(1, 14, 128, 128)).shape == (1, 2, 128, 128)
@@ -202,7 +204,7 @@ def test_tiny_study_end_to_end(tmp_path):
     runs = []
     for name in study["ladder"]:
         run_dir = tmp_path / "runs" / "round0" / name
-        runs.append(refine.run_training(root, name, copy.deepcopy(job_study(study, name)),
+        runs.append(refine_train.run_training(root, name, copy.deepcopy(job_study(study, name)),
                                         RunFiles.in_folder(run_dir), round_index=0, device_name="cpu"))
         assert (run_dir / "metrics.json").exists() and (run_dir / "predictions.npz").exists()
         assert not (run_dir / "state.pt").exists()  # removed once the run's files are written
@@ -211,10 +213,10 @@ def test_tiny_study_end_to_end(tmp_path):
         if round_index:
             for name in study["ensemble"]:
                 run_dir = tmp_path / "runs" / "round1" / name
-                runs.append(refine.run_training(root, name, job_study(study, name), RunFiles.in_folder(run_dir),
+                runs.append(refine_train.run_training(root, name, job_study(study, name), RunFiles.in_folder(run_dir),
                                                 round_index=1, previous=tmp_path / "round0.npz", device_name="cpu"))
         members = [tmp_path / "runs" / f"round{round_index}" / name / "predictions.npz" for name in study["ensemble"]]
-        ensembles.append(refine.run_ensemble(members, round_index, study["ensemble"],
+        ensembles.append(refine_train.run_ensemble(members, round_index, study["ensemble"],
                                              tmp_path / f"round{round_index}.npz",
                                              tmp_path / f"round{round_index}.json"))
 
@@ -232,37 +234,37 @@ def test_tiny_study_end_to_end(tmp_path):
     saved = read_predictions(tmp_path / "round1.npz")
     assert saved["samples"]["prob"].shape == (2, 128, 128) and saved["test"]["prob"].shape == (3, 128, 128)
 
-    table1, table2 = refine.ladder_table(runs, ensembles), refine.rounds_table(ensembles)
+    table1, table2 = refine_tables.ladder_table(runs, ensembles), refine_tables.rounds_table(ensembles)
     # runs + ensembles + the published round-4 ensemble and the official baseline, not run here
     assert len(table1) == 2 + 2 + 2 + 2 and len(table2) == 2
     assert table1["published val F1 (%)"].iloc[-1] == 57.82
     assert table2["published test F1 (%)"].tolist() == [73.07, 73.62]
-    refine.write_tables(table1, table2, tmp_path / "t.csv", tmp_path / "t.md", "note")
+    refine_tables.write_tables(table1, table2, tmp_path / "t.csv", tmp_path / "t.md", "note")
     assert "Table 2" in (tmp_path / "t.md").read_text()
     ensemble_files = [str(tmp_path / "round0.npz"), str(tmp_path / "round1.npz")]
-    refine.plot_f1_rounds(runs, ensembles, tmp_path / "f1.png", tmp_path / "f1.pdf")
-    refine.plot_predictions(ensemble_files, root, 2, tmp_path / "p.png", tmp_path / "p.pdf")
-    refine.plot_sample_maps(ensemble_files, samples / "TrainData", tmp_path / "s.png", tmp_path / "s.pdf")
-    refine.plot_sample_maps(ensemble_files, tmp_path / "absent", tmp_path / "n.png", tmp_path / "n.pdf")
+    refine_figures.plot_f1_rounds(runs, ensembles, tmp_path / "f1.png", tmp_path / "f1.pdf")
+    refine_figures.plot_predictions(ensemble_files, root, 2, tmp_path / "p.png", tmp_path / "p.pdf")
+    refine_figures.plot_sample_maps(ensemble_files, samples / "TrainData", tmp_path / "s.png", tmp_path / "s.pdf")
+    refine_figures.plot_sample_maps(ensemble_files, tmp_path / "absent", tmp_path / "n.png", tmp_path / "n.pdf")
     assert all((tmp_path / f).stat().st_size > 0 for f in ("f1.png", "p.pdf", "s.png", "n.png"))
 
 
 def test_real_sample_patches_read_for_maps():
-    samples = refine.read_samples(Path(__file__).resolve().parents[1] / "data" / "landslide4sense-samples")
+    samples = refine_train.read_samples(Path(__file__).resolve().parents[1] / "data" / "landslide4sense-samples")
     assert samples.images.shape == (len(samples.ids), 14, 128, 128)
-    assert refine.rgb(samples.images[0]).shape == (128, 128, 3)
+    assert refine_figures.rgb(samples.images[0]).shape == (128, 128, 3)
 
 
 def test_paper_settings_parse():
     """The refine block of config/paper.yaml validates against the schema."""
     study = default_study(**yaml.safe_load(Path("config/paper.yaml").read_text())["refine"])
-    assert refine.epochs_for(study, 3799) == math.ceil(20000 * 16 / 3799)
+    assert refine_train.epochs_for(study, 3799) == math.ceil(20000 * 16 / 3799)
 
 
 def test_published_rows_attach_to_the_right_round():
     """Zhao Table 1: 75.29 and 75.98 are round-1 ResNet rows (x1, x2.5), not source-only ladder runs."""
     def published(round_index, scale, normalization="separated", loss="slo"):
-        return refine._published_run({"round": round_index, "model": "resnet", "scale": scale,
+        return refine_tables._published_run({"round": round_index, "model": "resnet", "scale": scale,
                                       "normalization": normalization, "loss": loss})
     assert math.isnan(published(0, 2.5))
     assert published(1, 2.5) == 75.98 and published(1, 1) == 75.29

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landslides import aggregate, report
+from landslides import aggregate, display, report
 
 NAN_WORD = re.compile(r"\bnan\b", re.IGNORECASE)
 
@@ -64,7 +64,7 @@ def test_overview_names_figure_only_and_units():
                               "published": 0.421, "reproduced": 0.872, "std": np.nan, "n": 1, "unit": "fraction"}])
     pretrain = pd.DataFrame([{"study": "pretrain", "experiment": "none", "split": "test", "metric": "auprc",
                               "published": np.nan, "reproduced": 0.96, "std": np.nan, "n": 1,
-                              "published_note": report.FIGURE_ONLY, "unit": "fraction"}])
+                              "published_note": display.FIGURE_ONLY, "unit": "fraction"}])
     ridgei = pd.DataFrame([{"study": "ridgei", "experiment": "ResNet50 (test)", "split": "test", "metric": "precision",
                             "published": 54.2, "reproduced": np.nan, "std": np.nan, "n": 0, "unit": "%"}])
     frame = report.overview([transfer, pretrain, ridgei])

@@ -21,10 +21,15 @@ from landslides.config import validate_config
 from landslides.errors import InputError
 from landslides.metrics import classification_metrics
 from landslides.normalization import ChannelStats
+from landslides.predict import covering_starts
 from landslides.runs import RunFiles, start_job
 from landslides.scene.synthetic import make_scene, write_scene
 from landslides.scene.tiles import patch_labels
-from landslides.studies import ridgei
+from landslides.studies.ridgei import data as ridgei_data
+from landslides.studies.ridgei import figures as ridgei_figures
+from landslides.studies.ridgei import plan as ridgei_plan
+from landslides.studies.ridgei import tables as ridgei_tables
+from landslides.studies.ridgei import train as ridgei_train
 
 TINY_TRAINING = {"epochs": 1, "batch_size": 4, "eval_batch_size": 8, "scheduler": "none", "threads": 1}
 
@@ -72,19 +77,19 @@ def scene_files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scene_parts(scene_files):
-    return ridgei.load_parts(tiny_study()["scene"], *scene_files)
+    return ridgei_data.load_parts(tiny_study()["scene"], *scene_files)
 
 
 def _identity_stats(bands: int = 3) -> ChannelStats:
     return ChannelStats([f"b{i}" for i in range(bands)], np.zeros(bands), np.ones(bands))
 
 
-def _hand_area() -> ridgei.Area:
+def _hand_area() -> ridgei_data.Area:
     """8x16 pixels, two 8x8 patches: 2 landslide pixels (3%) in the first, 16 (25%) in the second."""
     label = np.zeros((8, 16), np.uint8)
     label[0, :2] = 1
     label[:2, 8:16] = 1
-    return ridgei.Area(np.zeros((3, 8, 16), np.uint8), label, Affine.identity())
+    return ridgei_data.Area(np.zeros((3, 8, 16), np.uint8), label, Affine.identity())
 
 
 def test_parts_are_spatially_separate(scene_parts):
@@ -96,7 +101,7 @@ def test_parts_are_spatially_separate(scene_parts):
 
 
 def test_classifier_patch_labels_follow_min_fraction():
-    patches = ridgei.cut_patches([_hand_area()], _identity_stats(), 8)
+    patches = ridgei_data.cut_patches([_hand_area()], _identity_stats(), 8)
     assert patches.cols.tolist() == [0, 8]
     assert patch_labels(patches.labels, 0.0).tolist() == [1, 1]
     assert patch_labels(patches.labels, 0.05).tolist() == [0, 1]
@@ -111,19 +116,19 @@ def test_classification_metrics_by_hand():
 
 def test_anomaly_training_data_hold_no_landslide_pixel(scene_parts, tmp_path, monkeypatch):
     seen = {}
-    real_fit = ridgei.fit
+    real_fit = ridgei_train.fit
 
     def spy_fit(model, train, val, cfg, **kwargs):
         seen["train"], seen["val"] = train.images.numpy().copy(), val.images.numpy().copy()
         return real_fit(model, train, val, cfg, **kwargs)
 
-    monkeypatch.setattr(ridgei, "fit", spy_fit)
+    monkeypatch.setattr(ridgei_train, "fit", spy_fit)
     study = tiny_study()
-    ridgei.run_anomaly(scene_parts, study["anomaly"], 0, RunFiles.in_folder(tmp_path), _maps(tmp_path),
+    ridgei_train.run_anomaly(scene_parts, study["anomaly"], 0, RunFiles.in_folder(tmp_path), _maps(tmp_path),
                        start_job(1, "cpu"))
-    stats = ridgei.band_stats(scene_parts.train)
+    stats = ridgei_data.band_stats(scene_parts.train)
     for name, areas, stride in (("train", scene_parts.train, 16), ("val", scene_parts.val, None)):
-        every = ridgei.cut_patches(areas, stats, 32, stride)
+        every = ridgei_data.cut_patches(areas, stats, 32, stride)
         clean = every.labels.reshape(len(every.labels), -1).max(axis=1) == 0
         assert 0 < clean.sum() < len(clean)  # the scene has landslides there, and they were left out
         assert np.array_equal(seen[name], every.images[clean])
@@ -132,20 +137,20 @@ def test_anomaly_training_data_hold_no_landslide_pixel(scene_parts, tmp_path, mo
 def test_threshold_sees_only_landslide_free_validation_errors(scene_parts, tmp_path, monkeypatch):
     assert list(inspect.signature(anomaly.choose_threshold).parameters) == ["normal_errors", "percentile"]
     calls = []
-    real_choose = ridgei.choose_threshold
+    real_choose = ridgei_train.choose_threshold
 
     def spy_choose(normal_errors, percentile):
         calls.append(normal_errors.shape)
         return real_choose(normal_errors, percentile)
 
-    monkeypatch.setattr(ridgei, "choose_threshold", spy_choose)
+    monkeypatch.setattr(ridgei_train, "choose_threshold", spy_choose)
     study = tiny_study()
-    first = ridgei.run_anomaly(scene_parts, study["anomaly"], 0, RunFiles.in_folder(tmp_path / "a"),
+    first = ridgei_train.run_anomaly(scene_parts, study["anomaly"], 0, RunFiles.in_folder(tmp_path / "a"),
                                _maps(tmp_path / "a"), start_job(1, "cpu"))
     # Erasing every test label changes the test metrics but not the threshold.
     unlabelled = copy.copy(scene_parts)
-    unlabelled.test = [ridgei.Area(a.image, np.zeros_like(a.label), a.transform) for a in scene_parts.test]
-    second = ridgei.run_anomaly(unlabelled, study["anomaly"], 0, RunFiles.in_folder(tmp_path / "b"),
+    unlabelled.test = [ridgei_data.Area(a.image, np.zeros_like(a.label), a.transform) for a in scene_parts.test]
+    second = ridgei_train.run_anomaly(unlabelled, study["anomaly"], 0, RunFiles.in_folder(tmp_path / "b"),
                                 _maps(tmp_path / "b"), start_job(1, "cpu"))
     assert first["threshold"] == second["threshold"]
     n_val_clean = first["patches"]["val_landslide_free"]
@@ -159,16 +164,16 @@ def test_choose_threshold_is_a_percentile():
 
 
 def test_covering_windows_reach_every_pixel():
-    assert ridgei.covering_starts(100, 32) == [0, 32, 64, 68]
-    assert ridgei.covering_starts(64, 32) == [0, 32]
+    assert covering_starts(100, 32) == [0, 32, 64, 68]
+    assert covering_starts(64, 32) == [0, 32]
 
 
 def _maps(folder):
-    return ridgei.MapFiles(folder / "test_score.tif", folder / "test_map.tif")
+    return ridgei_data.MapFiles(folder / "test_score.tif", folder / "test_map.tif")
 
 
 def _run(parts, method, study, folder):
-    return ridgei.run_method(parts, method, study, 0, RunFiles.in_folder(folder), _maps(folder), threads=1,
+    return ridgei_train.run_method(parts, method, study, 0, RunFiles.in_folder(folder), _maps(folder), threads=1,
                              device_name="cpu")
 
 
@@ -191,24 +196,24 @@ def _assert_run(run_dir, method):
 def test_three_methods_on_a_tiny_scene(scene_parts, tmp_path):
     study = tiny_study()
     runs = []
-    for method in ridgei.METHODS:
+    for method in ridgei_plan.METHODS:
         _run(scene_parts, method, study, tmp_path / method)
         runs.append(tmp_path / method / "metrics.json")
         _assert_run(tmp_path / method, method)
     from landslides.aggregate import load_runs
 
-    table = ridgei.build_table(load_runs(runs))
+    table = ridgei_tables.build_table(load_runs(runs))
     assert len(table) == 12 and table["published"].notna().sum() == 10
-    assert "ResNet50 (test)" in ridgei.table_markdown(table)
-    assert len(ridgei.comparison(table)) == 10
-    maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei.METHODS}
-    ridgei.plot_qualitative(scene_parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
+    assert "ResNet50 (test)" in ridgei_tables.table_markdown(table)
+    assert len(ridgei_tables.comparison(table)) == 10
+    maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei_plan.METHODS}
+    ridgei_figures.plot_qualitative(scene_parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
     assert (tmp_path / "q.png").stat().st_size > 0
 
 
 def _write_tiles(folder, scene_files, size=64):
     """Cut the tiny scene into row-major size x size PNG tiles, masks saved as 0/255."""
-    parts = ridgei.load_parts(tiny_study()["scene"], *scene_files)
+    parts = ridgei_data.load_parts(tiny_study()["scene"], *scene_files)
     image = np.concatenate([a.image for a in parts.train + parts.val + parts.test], axis=2)
     label = np.concatenate([a.label for a in parts.train + parts.val + parts.test], axis=1)
     (folder / "images").mkdir(parents=True)
@@ -226,11 +231,11 @@ def _write_tiles(folder, scene_files, size=64):
 def test_three_methods_on_a_tiny_tile_folder(scene_files, tmp_path):
     _write_tiles(tmp_path / "tiles", scene_files, size=32)
     study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
-    parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    parts = ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     assert len(parts.train) + len(parts.val) + len(parts.test) == 32 and len(parts.test) >= 12
     for areas in (parts.train, parts.val, parts.test):
         assert {bool(a.label.any()) for a in areas} == {True, False}
-    for method in ridgei.METHODS:
+    for method in ridgei_plan.METHODS:
         _run(parts, method, study, tmp_path / method)
         _assert_run(tmp_path / method, method)
 
@@ -263,7 +268,7 @@ def _save_tile(folder, name, rgb, mask):
 def _write_crops(folder, scene_files):
     """Crops of the tiny scene in 18 sizes (32 to 56 px a side), named by class: those with landslides
     a_01.., those without b_01.. (name order is class order, as in the issue's folder); returns the counts."""
-    parts = ridgei.load_parts(tiny_study()["scene"], *scene_files)
+    parts = ridgei_data.load_parts(tiny_study()["scene"], *scene_files)
     image = np.concatenate([a.image for a in parts.train + parts.val + parts.test], axis=2)
     label = np.concatenate([a.label for a in parts.train + parts.val + parts.test], axis=1)
     crops, top = [], 0
@@ -292,9 +297,9 @@ def test_class_grouped_crops_of_different_sizes_run_end_to_end(scene_files, tmp_
     # 5 landslide-free train patches: one batch of 8 (at batch 4, train.train_one_epoch's merge of a
     # one-sample last batch into the previous one fails when there are exactly two batches).
     study["anomaly"]["training"]["batch_size"] = 8
-    parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    parts = ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     assert parts.tiles and not parts.georeferenced
-    for method in ridgei.METHODS:
+    for method in ridgei_plan.METHODS:
         _run(parts, method, study, tmp_path / method)
         split = _assert_run(tmp_path / method, method)["split"]
         assert split["strategy"] == "stratified" and split["seed"] == 0
@@ -314,8 +319,8 @@ def test_class_grouped_crops_of_different_sizes_run_end_to_end(scene_files, tmp_
     assert height * width < 2 * sum(a.label.size for a in parts.test)  # little empty space
     scale_bars = []
     monkeypatch.setattr(plots, "add_scale_bar", lambda *args: scale_bars.append(args))
-    maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei.METHODS}
-    ridgei.plot_qualitative(parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
+    maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei_plan.METHODS}
+    ridgei_figures.plot_qualitative(parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
     with Image.open(tmp_path / "q.png") as figure:
         assert max(figure.size) / min(figure.size) < 3
     assert scale_bars == []  # independent crops: no scale bar, no north arrow
@@ -324,7 +329,7 @@ def test_class_grouped_crops_of_different_sizes_run_end_to_end(scene_files, tmp_
 def test_georeferenced_tiles_split_by_position_keep_their_grid(scene_files, tmp_path, monkeypatch):
     """GeoTIFF tiles of one area: `split: spatial` cuts them by position, maps keep the tiles' CRS and the
     figure (a grid of tiles) has its scale bars."""
-    parts = ridgei.load_parts(tiny_study()["scene"], *scene_files)
+    parts = ridgei_data.load_parts(tiny_study()["scene"], *scene_files)
     image = np.concatenate([a.image for a in parts.train + parts.val + parts.test], axis=2)
     label = np.concatenate([a.label for a in parts.train + parts.val + parts.test], axis=1)
     origin = parts.train[0].transform
@@ -340,21 +345,21 @@ def test_georeferenced_tiles_split_by_position_keep_their_grid(scene_files, tmp_
                                    transform=transform) as out:
                     out.write(data)
     study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"), split="spatial")
-    tiles = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    tiles = ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     assert tiles.georeferenced and tiles.crs == parts.crs and tiles.resolution_m == 0.5
     east = {name: [a.transform.c for a in getattr(tiles, name)] for name in ("train", "val", "test")}
     gap = 16.0  # the median tile side, 32 px of 0.5 m
     assert max(east["train"]) + 16 + gap <= min(east["val"]) and max(east["val"]) + 16 + gap <= min(east["test"])
     assert tiles.split["dropped"]  # the tiles in the gaps
-    maps = ridgei.MapFiles(tmp_path / "score.tif", tmp_path / "map.tif")
-    ridgei.write_maps([a.label.astype(np.float32) for a in tiles.test], [a.label for a in tiles.test], tiles, maps)
+    maps = ridgei_data.MapFiles(tmp_path / "score.tif", tmp_path / "map.tif")
+    ridgei_data.write_maps([a.label.astype(np.float32) for a in tiles.test], [a.label for a in tiles.test], tiles, maps)
     with rioxarray.open_rasterio(maps.detection) as data:
         assert data.rio.crs == parts.crs and data.rio.transform().c == min(east["test"])
     scale_bars = []
     monkeypatch.setattr(plots, "add_scale_bar", lambda *args: scale_bars.append(args))
-    paths = {method: str(maps.detection) for method in ridgei.METHODS}
-    ridgei.plot_qualitative(tiles, paths, tmp_path / "q.png", tmp_path / "q.pdf")
-    assert len(scale_bars) == min(len(tiles.test), ridgei.FIGURE_TILES)
+    paths = {method: str(maps.detection) for method in ridgei_plan.METHODS}
+    ridgei_figures.plot_qualitative(tiles, paths, tmp_path / "q.png", tmp_path / "q.pdf")
+    assert len(scale_bars) == min(len(tiles.test), ridgei_figures.FIGURE_TILES)
 
 
 def _blob_tiles(folder, landslide: int, free: int, size: int = 40):
@@ -377,7 +382,7 @@ def test_patch_larger_than_a_tile_names_the_tile_and_the_key(tmp_path):
         _save_tile(tmp_path / "tiles", f"t_{index:03d}", rng.integers(0, 255, (size, size, 3), dtype=np.uint8), mask)
     study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
     study["deeplab"]["patch_size"] = 64
-    parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+    parts = ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     with pytest.raises(InputError) as err:
         _run(parts, "deeplab", study, tmp_path / "run")
     assert str(err.value) == (f"ridgei.deeplab.patch_size 64 is larger than tile {tmp_path}/tiles/masks/t_012.png "
@@ -391,7 +396,7 @@ def test_random_split_without_a_class_says_to_stratify(tmp_path):
     with pytest.raises(InputError, match=rf"^{tmp_path}/tiles: ridgei.scene.split random gave a (train|val|test) "
                                          r"part without landslide-free tiles \(\d+ tile\(s\), \d+ px\); use "
                                          r"ridgei.scene.split: stratified$"):
-        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+        ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
 
 
 def test_stratified_split_that_cannot_give_every_part_both_classes(tmp_path):
@@ -401,7 +406,7 @@ def test_stratified_split_that_cannot_give_every_part_both_classes(tmp_path):
                                          r"landslide-free tiles .*; the folder has 5 tile\(s\) with landslides "
                                          r"and 1 without: add tiles, or name each tile's split with "
                                          r"ridgei.scene.split: file$"):
-        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+        ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
 
 
 def test_landslide_fractions_too_far_apart(tmp_path):
@@ -411,9 +416,9 @@ def test_landslide_fractions_too_far_apart(tmp_path):
                                          r"[\d.]+% in \w+, more than ridgei.scene.max_fraction_ratio 1 apart; add "
                                          r"tiles, raise ridgei.scene.max_fraction_ratio, or name each tile's split "
                                          r"with ridgei.scene.split: file$"):
-        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+        ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     study["scene"]["max_fraction_ratio"] = 3.0
-    assert ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"]).split["strategy"] == "stratified"
+    assert ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"]).split["strategy"] == "stratified"
 
 
 def test_split_file_is_taken_as_written_with_warnings(tmp_path, caplog):
@@ -425,7 +430,7 @@ def test_split_file_is_taken_as_written_with_warnings(tmp_path, caplog):
     study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"), split="file",
                        split_file=str(tmp_path / "mine.csv"))
     with caplog.at_level(logging.INFO, logger="landslides.studies.ridgei"):
-        parts = ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+        parts = ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     assert [a.name for a in parts.val] == ["b_04"] and parts.split["dropped"] == ["b_07"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [f"{tmp_path}/tiles: ridgei.scene.split file gave a val part without landslide pixels "
@@ -438,7 +443,7 @@ def test_unused_split_csv_warns(tmp_path, caplog):
     (tmp_path / "tiles" / "split.csv").write_text("name,split\n")
     study = tiny_study(source="tiles", tiles=str(tmp_path / "tiles"))
     with caplog.at_level(logging.WARNING, logger="landslides.studies.ridgei"):
-        ridgei.load_parts(study["scene"], tiles=study["scene"]["tiles"])
+        ridgei_data.load_parts(study["scene"], tiles=study["scene"]["tiles"])
     assert [r.getMessage() for r in caplog.records] == [
         f"{tmp_path}/tiles: split.csv is not used (ridgei.scene.split is stratified); set ridgei.scene.split: "
         "file to use it"]
@@ -447,6 +452,6 @@ def test_unused_split_csv_warns(tmp_path, caplog):
 def test_tile_split_options_on_a_scene_are_refused(scene_files):
     with pytest.raises(InputError, match=r"^config: ridgei.scene.split random applies to tile folders; a GeoTIFF "
                                          r"or synthetic scene is always cut into spatial halves"):
-        ridgei.load_parts(tiny_study(split="random")["scene"], *scene_files)
-    parts = ridgei.load_parts(tiny_study(split="spatial")["scene"], *scene_files)
+        ridgei_data.load_parts(tiny_study(split="random")["scene"], *scene_files)
+    parts = ridgei_data.load_parts(tiny_study(split="spatial")["scene"], *scene_files)
     assert parts.split["strategy"] == "spatial halves" and parts.split["test"]["pixels"] == 128 * 128

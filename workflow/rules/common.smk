@@ -2,9 +2,6 @@
 import sys
 from pathlib import Path
 
-import pandas as pd
-from snakemake.utils import Paramspace
-
 from landslides import workflow_layout as layout
 from landslides.config import ConfigSources, relocate_paths, validate_config
 from landslides.errors import InputError
@@ -40,7 +37,7 @@ def cube_path(region):
     """Where the region's datacube is read from: a local path as given, else resources/."""
     source = config["sar"]["regions"][region]["source"]
     if source in ("synthetic", "zenodo"):
-        return f"resources/datacubes/{region}.zarr"
+        return layout.DATACUBE.format(region=region)
     return source
 
 
@@ -48,22 +45,14 @@ def is_zenodo_region(region):
     return config["sar"]["regions"][region]["source"] == "zenodo"
 
 
-def grid(factors):
-    """A Paramspace over the cartesian product of the factors (dict name -> list of values)."""
-    frame = pd.DataFrame([{}])
-    for name, values in factors.items():
-        frame = frame.merge(pd.DataFrame({name: list(values)}), how="cross")
-    return Paramspace(frame)
-
-
-# Each study module registers what it produces, so rule all and the report rules need no per-study code.
-STUDIES = {}
+# Each study's rules register what it produces, so rule all and the report rules need no per-study code.
+STUDY_OUTPUTS = {}
 
 
 def register_study(name, *, runs, tables, figures, comparison, datasets):
     """runs: metrics.json files; tables: the study's own tables; figures: name -> path without suffix
     (a .png and a .pdf); comparison: tidy published-vs-reproduced CSV; datasets: inputs to checksum."""
-    STUDIES[name] = {"runs": runs, "tables": tables, "figures": figures, "comparison": comparison,
+    STUDY_OUTPUTS[name] = {"runs": runs, "tables": tables, "figures": figures, "comparison": comparison,
                      "datasets": datasets}
 
 
@@ -80,18 +69,8 @@ def region_source(region):
     return described
 
 
-def ridgei_scene_input(scene):
-    """The files a ridgei job reads: the generated or given scene pair, or the tile folder."""
-    if scene["source"] == "tiles":
-        return {"tiles": scene["tiles"]}
-    if scene["source"] == "geotiff":
-        return {"image": scene["image"], "label": scene["label"]}
-    name = scene["name"]
-    return {"image": f"resources/scenes/{name}_image.tif", "label": f"resources/scenes/{name}_label.tif"}
-
-
 def enabled_studies():
-    return [name for name in config["studies"] if name in STUDIES]
+    return [name for name in config["studies"] if name in STUDY_OUTPUTS]
 
 
 def trains_on_gpu():
@@ -139,8 +118,3 @@ def resource_problem():
                     "--set-resources on the command line replaces the profile's whole set-resources "
                     "block; edit a copy of profiles/slurm/config.yaml instead, or set device: cpu")
     return None
-
-
-def all_targets():
-    # report_targets() is defined in report_common.smk, included before rule all is evaluated.
-    return report_targets()

@@ -3,7 +3,7 @@
 
 rule datacube:
     output:
-        directory("resources/datacubes/{region}.zarr"),
+        directory(layout.DATACUBE),
     params:
         # Only what the job reads, keys sorted (layout): a new orbit filter or another region's settings
         # rebuild no cube, and a reordered config file reruns nothing.
@@ -22,7 +22,7 @@ rule chip_store:
     input:
         cube=lambda wc: cube_path(wc.region),
     output:
-        directory("resources/chips/{region}.zarr"),
+        directory(layout.CHIP_STORE),
     params:
         region=lambda wc: layout.chip_store_region(config["sar"]["regions"][wc.region]),
         chips=layout.canonical(config["sar"]["chips"]),

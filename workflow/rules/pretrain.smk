@@ -1,6 +1,9 @@
 # The pretrain study: one stage-1 classifier per pretraining region, then the stage-2 grid
 # pretraining x size x seed. A stage-2 job needs the stage-1 model FILE of its region, so each
-# stage-1 model is trained once and every stage-2 job of that region waits for it.
+# stage-1 model is trained once and every stage-2 job of that region waits for it. File names and each
+# job's params come from its plan, landslides/studies/pretrain/plan.py.
+from landslides.studies.pretrain import plan as pretrain_plan
+
 
 # Tables and figures are light: on a cluster they run where snakemake runs.
 localrules:
@@ -8,28 +11,23 @@ localrules:
 
 
 PRETRAIN = config["pretrain"]
-PRETRAIN_REGIONS = [arm for arm in PRETRAIN["pretraining"] if arm != "none"]
-pretrain_grid = grid(
-    {
-        "pretraining": PRETRAIN["pretraining"],
-        "size": [str(size) for size in PRETRAIN["sizes"]],
-        "seed": PRETRAIN["seeds"],
-    }
-)
+PRETRAIN_REGIONS = pretrain_plan.regions(PRETRAIN)
+pretrain_grid = pretrain_plan.grid(PRETRAIN)
+PRETRAIN_STORE = layout.chip_store(PRETRAIN["stage2_region"])
 
 
 rule pretrain_stage1:
     input:
-        store="resources/chips/{pretrain_region}.zarr",
+        store=layout.CHIP_STORE.format(region="{pretrain_region}"),
     output:
-        model="results/pretrain/stage1/{pretrain_region}/model.pt",
-        metrics="results/pretrain/stage1/{pretrain_region}/metrics.json",
-        history="results/pretrain/stage1/{pretrain_region}/history.csv",
+        model=pretrain_plan.stage1_file("{pretrain_region}", "model.pt"),
+        metrics=pretrain_plan.stage1_file("{pretrain_region}", "metrics.json"),
+        history=pretrain_plan.stage1_file("{pretrain_region}", "history.csv"),
     wildcard_constraints:
         pretrain_region="|".join(PRETRAIN_REGIONS) or "^$",
     params:
         # Only what stage 1 reads: stage-2 settings, sizes, seeds or figure options retrain nothing.
-        study=layout.pretrain_stage1_study(PRETRAIN),
+        study=pretrain_plan.stage1_params(PRETRAIN),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: PRETRAIN["stage1"]["training"]["threads"]
@@ -40,7 +38,7 @@ rule pretrain_stage1:
     log:
         "logs/pretrain/stage1/{pretrain_region}.log",
     benchmark:
-        "results/pretrain/stage1/{pretrain_region}/benchmark.tsv"
+        pretrain_plan.stage1_file("{pretrain_region}", "benchmark.tsv")
     conda:
         "../../envs/train.yaml"
     script:
@@ -49,18 +47,18 @@ rule pretrain_stage1:
 
 rule pretrain_stage2:
     input:
-        store=f"resources/chips/{PRETRAIN['stage2_region']}.zarr",
+        store=PRETRAIN_STORE,
         # The stage-1 model a stage-2 cell needs; none for the arm without pretraining.
-        stage1=lambda wc: [] if wc.pretraining == "none" else f"results/pretrain/stage1/{wc.pretraining}/model.pt",
+        stage1=lambda wc: pretrain_plan.stage1_input(wc.pretraining),
     output:
-        metrics=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/metrics.json",
-        model=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/model.pt",
-        history=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/history.csv",
-        predictions=f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/predictions.npz",
+        metrics=pretrain_grid.file("metrics.json"),
+        model=pretrain_grid.file("model.pt"),
+        history=pretrain_grid.file("history.csv"),
+        predictions=pretrain_grid.file("predictions.npz"),
     params:
-        cell=lambda wc: pretrain_grid.instance(wc),
+        cell=lambda wc: pretrain_grid.cell(wc),
         # Only what a stage-2 cell reads; a retrained stage 1 reaches it through its input file.
-        study=layout.pretrain_stage2_study(PRETRAIN),
+        study=pretrain_plan.job_params(PRETRAIN),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: PRETRAIN["stage2"]["training"]["threads"]
@@ -69,9 +67,9 @@ rule pretrain_stage2:
         # Percent of a GPU to reserve (common.smk::gpu_share).
         gpu_share=lambda wc: gpu_share("pretrain"),
     log:
-        f"logs/pretrain/{pretrain_grid.wildcard_pattern}.log",
+        f"logs/pretrain/{pretrain_grid.pattern}.log",
     benchmark:
-        f"results/pretrain/runs/{pretrain_grid.wildcard_pattern}/benchmark.tsv"
+        pretrain_grid.file("benchmark.tsv")
     conda:
         "../../envs/train.yaml"
     script:
@@ -80,25 +78,25 @@ rule pretrain_stage2:
 
 rule pretrain_table:
     input:
-        metrics=expand("results/pretrain/runs/{cell}/metrics.json", cell=pretrain_grid.instance_patterns),
-        predictions=expand("results/pretrain/runs/{cell}/predictions.npz", cell=pretrain_grid.instance_patterns),
-        stage1=expand("results/pretrain/stage1/{region}/metrics.json", region=PRETRAIN_REGIONS),
+        metrics=pretrain_grid.files("metrics.json"),
+        predictions=pretrain_grid.files("predictions.npz"),
+        stage1=pretrain_plan.stage1_files(PRETRAIN, "metrics.json"),
         # Read by the stage-1 table's sanity flags (landslides.report.check_run).
-        stage1_history=expand("results/pretrain/stage1/{region}/history.csv", region=PRETRAIN_REGIONS),
-        store=f"resources/chips/{PRETRAIN['stage2_region']}.zarr",
+        stage1_history=pretrain_plan.stage1_files(PRETRAIN, "history.csv"),
+        store=PRETRAIN_STORE,
     output:
-        csv="results/pretrain/table.csv",
-        md="results/pretrain/table.md",
-        stage1_csv="results/pretrain/stage1.csv",
-        metrics=report("results/pretrain/figures/metrics.png", caption="../report/pretrain_metrics.rst",
+        csv=pretrain_plan.TABLES[0],
+        md=pretrain_plan.TABLES[1],
+        stage1_csv=pretrain_plan.STAGE1_TABLE,
+        metrics=report(f"{pretrain_plan.FIGURES['metrics']}.png", caption="../report/pretrain_metrics.rst",
                        category="3 Figures", subcategory="pretrain",
                        labels={"study": "pretrain", "figure": "metrics against training size"}),
-        metrics_pdf="results/pretrain/figures/metrics.pdf",
-        maps=report("results/pretrain/figures/maps.png", caption="../report/pretrain_maps.rst",
+        metrics_pdf=f"{pretrain_plan.FIGURES['metrics']}.pdf",
+        maps=report(f"{pretrain_plan.FIGURES['maps']}.png", caption="../report/pretrain_maps.rst",
                     category="3 Figures", subcategory="pretrain",
                     labels={"study": "pretrain", "figure": "prediction maps"}),
-        maps_pdf="results/pretrain/figures/maps.pdf",
-        comparison="results/pretrain/comparison.csv",
+        maps_pdf=f"{pretrain_plan.FIGURES['maps']}.pdf",
+        comparison=pretrain_plan.COMPARISON,
     params:
         study=PRETRAIN,
         source=lambda wc: study_source("pretrain"),  # report.smk
@@ -112,15 +110,12 @@ rule pretrain_table:
 
 register_study(
     "pretrain",
-    runs=expand("results/pretrain/runs/{cell}/metrics.json", cell=pretrain_grid.instance_patterns),
-    tables=["results/pretrain/table.csv", "results/pretrain/table.md", "results/pretrain/stage1.csv"],
-    figures={
-        "metrics": "results/pretrain/figures/metrics",
-        "maps": "results/pretrain/figures/maps",
-    },
-    comparison="results/pretrain/comparison.csv",
+    runs=pretrain_plan.run_targets(PRETRAIN),
+    tables=pretrain_plan.TABLES,
+    figures=pretrain_plan.FIGURES,
+    comparison=pretrain_plan.COMPARISON,
     datasets={
-        f"resources/chips/{region}.zarr": region_source(region)
+        layout.chip_store(region): region_source(region)
         for region in dict.fromkeys([PRETRAIN["stage2_region"], *PRETRAIN_REGIONS])
     },
 )

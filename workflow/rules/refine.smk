@@ -1,6 +1,7 @@
 # The refine study (Zhao et al.): the ablation ladder (round 0) and progressive pseudo-label rounds on
 # Landslide4Sense. Every round is its own file targets, so a rerun resumes after the last finished round.
-# The file layout and each job's params come from landslides.workflow_layout (`layout`, common.smk).
+# File names and each job's params come from its plan, landslides/studies/refine/plan.py.
+from landslides.studies.refine import plan as refine_plan
 
 
 localrules:
@@ -8,12 +9,11 @@ localrules:
 
 
 REFINE = config["refine"]
-REFINE_ROUNDS = list(range(REFINE["rounds"] + 1))
 
 
 rule refine_synthetic_data:
     output:
-        directory("resources/l4s/synthetic"),
+        directory(refine_plan.L4S_ROOT.format(source="synthetic")),
     params:
         synthetic=layout.canonical(REFINE["synthetic"]),
     log:
@@ -26,9 +26,9 @@ rule refine_synthetic_data:
 
 rule refine_download:
     output:
-        directory("resources/l4s/zenodo/{split_dir}"),
+        directory(refine_plan.ZENODO_SPLIT),
     wildcard_constraints:
-        split_dir="TrainData|ValidData|TestData",
+        split_dir="|".join(refine_plan.SPLIT_DIRS.values()),
     params:
         zenodo=layout.canonical(REFINE["zenodo"]),
     log:
@@ -41,19 +41,19 @@ rule refine_download:
 
 rule refine_train:
     input:
-        unpack(lambda wc: layout.train_inputs(REFINE, wc.run, int(wc.round))),
+        unpack(lambda wc: refine_plan.train_inputs(REFINE, wc.run, int(wc.round))),
     output:
-        metrics="results/refine/runs/round{round}/{run}/metrics.json",
-        predictions="results/refine/runs/round{round}/{run}/predictions.npz",
-        model="results/refine/runs/round{round}/{run}/model.pt",
-        history="results/refine/runs/round{round}/{run}/history.csv",
+        metrics=f"{refine_plan.RUN}/metrics.json",
+        predictions=f"{refine_plan.RUN}/predictions.npz",
+        model=f"{refine_plan.RUN}/model.pt",
+        history=f"{refine_plan.RUN}/history.csv",
     wildcard_constraints:
         round=r"\d+",
         run=r"[a-z0-9_]+",
     params:
         # Only what this run reads: a new round, ladder entry or figure option retrains nothing.
-        study=lambda wc: layout.job_study(REFINE, wc.run, int(wc.round)),
-        data_root=lambda wc, input: layout.data_root_of(input.data),
+        study=lambda wc: refine_plan.job_params(REFINE, wc.run, int(wc.round)),
+        data_root=lambda wc, input: refine_plan.data_root_of(input.data),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: REFINE["training"]["threads"]
@@ -64,7 +64,7 @@ rule refine_train:
     log:
         "logs/refine/round{round}/{run}.log",
     benchmark:
-        "results/refine/runs/round{round}/{run}/benchmark.tsv"
+        f"{refine_plan.RUN}/benchmark.tsv"
     conda:
         "../../envs/train.yaml"
     script:
@@ -73,12 +73,10 @@ rule refine_train:
 
 rule refine_ensemble:
     input:
-        members=lambda wc: expand(
-            "results/refine/runs/round{round}/{run}/predictions.npz", round=wc.round, run=REFINE["ensemble"]
-        ),
+        members=lambda wc: [refine_plan.run_file(wc.round, name, "predictions.npz") for name in REFINE["ensemble"]],
     output:
-        npz="results/refine/rounds/round{round}/ensemble.npz",
-        metrics="results/refine/rounds/round{round}/metrics.json",
+        npz=f"{refine_plan.ROUND}/ensemble.npz",
+        metrics=f"{refine_plan.ROUND}/metrics.json",
     wildcard_constraints:
         round=r"\d+",
     params:
@@ -93,41 +91,41 @@ rule refine_ensemble:
 
 rule refine_table:
     input:
-        runs=layout.run_targets(REFINE),
-        ensembles=expand("results/refine/rounds/round{round}/metrics.json", round=REFINE_ROUNDS),
-        ensemble_npz=expand("results/refine/rounds/round{round}/ensemble.npz", round=REFINE_ROUNDS),
-        data=layout.l4s_inputs(REFINE),
+        runs=refine_plan.run_targets(REFINE),
+        ensembles=refine_plan.round_files(REFINE, "metrics.json"),
+        ensemble_npz=refine_plan.round_files(REFINE, "ensemble.npz"),
+        data=refine_plan.l4s_inputs(REFINE),
     output:
-        csv="results/refine/table.csv",
-        md="results/refine/table.md",
-        f1_rounds=report("results/refine/figures/f1_rounds.png", caption="../report/refine_f1_rounds.rst",
+        csv=refine_plan.TABLES[0],
+        md=refine_plan.TABLES[1],
+        f1_rounds=report(f"{refine_plan.FIGURES['f1_rounds']}.png", caption="../report/refine_f1_rounds.rst",
             category="3 Figures", subcategory="refine",
             labels={"study": "refine", "figure": "F1 per round (Table 2)"}),
-        f1_rounds_pdf="results/refine/figures/f1_rounds.pdf",
-        predictions=report("results/refine/figures/predictions.png", caption="../report/refine_predictions.rst",
+        f1_rounds_pdf=f"{refine_plan.FIGURES['f1_rounds']}.pdf",
+        predictions=report(f"{refine_plan.FIGURES['predictions']}.png", caption="../report/refine_predictions.rst",
             category="3 Figures", subcategory="refine",
             labels={"study": "refine", "figure": "prediction maps"}),
-        predictions_pdf="results/refine/figures/predictions.pdf",
-        samples=report("results/refine/figures/sample_maps.png", caption="../report/refine_sample_maps.rst",
+        predictions_pdf=f"{refine_plan.FIGURES['predictions']}.pdf",
+        samples=report(f"{refine_plan.FIGURES['sample_maps']}.png", caption="../report/refine_sample_maps.rst",
             category="3 Figures", subcategory="refine",
             labels={"study": "refine", "figure": "real sample patches"}),
-        samples_pdf="results/refine/figures/sample_maps.pdf",
-        pseudo_labels=report("results/refine/figures/pseudo_labels.png", caption="../report/refine_pseudo_labels.rst",
+        samples_pdf=f"{refine_plan.FIGURES['sample_maps']}.pdf",
+        pseudo_labels=report(f"{refine_plan.FIGURES['pseudo_labels']}.png", caption="../report/refine_pseudo_labels.rst",
             category="3 Figures", subcategory="refine",
             labels={"study": "refine", "figure": "pseudo-labels per round"}),
-        pseudo_labels_pdf="results/refine/figures/pseudo_labels.pdf",
-        class_ratio=report("results/refine/figures/class_ratio.png", caption="../report/refine_class_ratio.rst",
+        pseudo_labels_pdf=f"{refine_plan.FIGURES['pseudo_labels']}.pdf",
+        class_ratio=report(f"{refine_plan.FIGURES['class_ratio']}.png", caption="../report/refine_class_ratio.rst",
             category="3 Figures", subcategory="refine",
             labels={"study": "refine", "figure": "class ratio per split (Fig. 1b)"}),
-        class_ratio_pdf="results/refine/figures/class_ratio.pdf",
-        band_statistics=report("results/refine/figures/band_statistics.png", caption="../report/refine_band_statistics.rst",
+        class_ratio_pdf=f"{refine_plan.FIGURES['class_ratio']}.pdf",
+        band_statistics=report(f"{refine_plan.FIGURES['band_statistics']}.png", caption="../report/refine_band_statistics.rst",
             category="3 Figures", subcategory="refine",
             labels={"study": "refine", "figure": "band statistics per split (Fig. 2)"}),
-        band_statistics_pdf="results/refine/figures/band_statistics.pdf",
-        comparison="results/refine/comparison.csv",
+        band_statistics_pdf=f"{refine_plan.FIGURES['band_statistics']}.pdf",
+        comparison=refine_plan.COMPARISON,
     params:
         study=REFINE,
-        data_root=lambda wc, input: layout.data_root_of(input.data),
+        data_root=lambda wc, input: refine_plan.data_root_of(input.data),
         source=lambda wc: study_source("refine"),  # report.smk
     log:
         "logs/refine/table.log",
@@ -139,17 +137,10 @@ rule refine_table:
 
 register_study(
     "refine",
-    runs=layout.run_targets(REFINE),
-    tables=["results/refine/table.csv", "results/refine/table.md"],
-    figures={
-        "f1_rounds": "results/refine/figures/f1_rounds",
-        "predictions": "results/refine/figures/predictions",
-        "sample_maps": "results/refine/figures/sample_maps",
-        "pseudo_labels": "results/refine/figures/pseudo_labels",
-        "class_ratio": "results/refine/figures/class_ratio",
-        "band_statistics": "results/refine/figures/band_statistics",
-    },
-    comparison="results/refine/comparison.csv",
+    runs=refine_plan.run_targets(REFINE),
+    tables=refine_plan.TABLES,
+    figures=refine_plan.FIGURES,
+    comparison=refine_plan.COMPARISON,
     datasets={path: {"source": REFINE["source"], **(REFINE["synthetic"] if REFINE["source"] == "synthetic" else {})}
-              for path in layout.l4s_inputs(REFINE)},
+              for path in refine_plan.l4s_inputs(REFINE)},
 )

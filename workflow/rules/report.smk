@@ -21,12 +21,12 @@ localrules:
 
 
 wildcard_constraints:
-    study="transfer|pretrain|ridgei|refine",
+    study="|".join(STUDIES),
 
 
 rule study_table:
     input:
-        runs=lambda wc: STUDIES[wc.study]["runs"],
+        runs=lambda wc: STUDY_OUTPUTS[wc.study]["runs"],
     output:
         csv="results/tables/{study}.csv",
         md="results/tables/{study}.md",
@@ -63,7 +63,7 @@ rule study_tables_page:
 
 rule overview_table:
     input:
-        comparisons=lambda wc: [STUDIES[s]["comparison"] for s in enabled_studies()],
+        comparisons=lambda wc: [STUDY_OUTPUTS[s]["comparison"] for s in enabled_studies()],
     output:
         csv="results/tables/overview.csv",
         md="results/tables/overview.md",
@@ -72,7 +72,7 @@ rule overview_table:
                     category=REPORT_CATEGORIES["overview"], labels={"table": "published vs reproduced"}),
     params:
         synthetic=lambda wc: any(source.get("source") == "synthetic"
-                                 for s in enabled_studies() for source in STUDIES[s]["datasets"].values()),
+                                 for s in enabled_studies() for source in STUDY_OUTPUTS[s]["datasets"].values()),
     log:
         "logs/report/overview.log",
     conda:
@@ -100,14 +100,14 @@ rule sanity_checks:
 rule provenance:
     input:
         runs=lambda wc: checked_runs(),
-        datasets=lambda wc: [path for s in enabled_studies() for path in STUDIES[s]["datasets"]],
+        datasets=lambda wc: [path for s in enabled_studies() for path in STUDY_OUTPUTS[s]["datasets"]],
     output:
         report("results/provenance.json", caption="../report/provenance.rst",
                category=REPORT_CATEGORIES["provenance"], labels={"file": "provenance.json"}),
     params:
         config=config,
         sources=lambda wc: {path: dict(source, study=s) for s in enabled_studies()
-                            for path, source in STUDIES[s]["datasets"].items()},
+                            for path, source in STUDY_OUTPUTS[s]["datasets"].items()},
         repo=workflow.basedir,
     log:
         "logs/report/provenance.log",

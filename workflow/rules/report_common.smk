@@ -18,12 +18,12 @@ REPORT_CATEGORIES = {
 
 def study_source(study):
     """'Data: SYNTHETIC ...' or 'Data: real ...' for the tables and figures of a study (a table rule's params)."""
-    return data_source_line(study, STUDIES[study]["datasets"])
+    return data_source_line(study, STUDY_OUTPUTS[study]["datasets"])
 
 
 def checked_runs():
     """Every training run the report rests on: the studies' runs and pretrain's stage-1 classifiers."""
-    runs = [run for s in enabled_studies() for run in STUDIES[s]["runs"]]
+    runs = [run for s in enabled_studies() for run in STUDY_OUTPUTS[s]["runs"]]
     if "pretrain" in enabled_studies():
         runs += list(rules.pretrain_table.input.stage1)
     return runs
@@ -31,23 +31,23 @@ def checked_runs():
 
 def study_markdown(study):
     """A study's tables as Markdown: its paper-shaped ones, then the tidy one."""
-    return [path for path in STUDIES[study]["tables"] if path.endswith(".md")] + [f"results/tables/{study}.md"]
+    return [path for path in STUDY_OUTPUTS[study]["tables"] if path.endswith(".md")] + [f"results/tables/{study}.md"]
 
 
 def study_downloads(study):
     """Every table file of a study, offered for download on its report page."""
-    files = [path for path in STUDIES[study]["tables"] if not path.endswith(".md")]
-    files += [STUDIES[study]["comparison"]]
+    files = [path for path in STUDY_OUTPUTS[study]["tables"] if not path.endswith(".md")]
+    files += [STUDY_OUTPUTS[study]["comparison"]]
     return files + [f"results/tables/{study}.{ext}" for ext in ("csv", "md", "tex")]
 
 
 def report_targets():
-    """Everything the report shows (the targets of `all`, through common.smk::all_targets). Tables and
+    """Everything the report shows: the targets of rule all (Snakefile). Tables and
     pages, the sanity pass, the provenance, the opening page, and each study's figures (PNG and PDF) where
     the study writes them."""
     targets = ["results/tables/overview.md", "results/report/overview.html", "results/provenance.json",
                "results/report/checks.html", "results/report/introduction.rst"]
     for study in enabled_studies():
-        targets += STUDIES[study]["tables"] + [f"results/tables/{study}.md", f"results/report/tables/{study}.html"]
-        targets += [f"{stem}.{ext}" for stem in STUDIES[study]["figures"].values() for ext in ("png", "pdf")]
+        targets += STUDY_OUTPUTS[study]["tables"] + [f"results/tables/{study}.md", f"results/report/tables/{study}.html"]
+        targets += [f"{stem}.{ext}" for stem in STUDY_OUTPUTS[study]["figures"].values() for ext in ("png", "pdf")]
     return targets

@@ -1,5 +1,8 @@
 # The ridgei study: one scene (synthetic, a GeoTIFF pair or a tile folder) split train:test 0.5:0.5;
 # three methods (patch classifier, DeepLabV3+, denoising-U-Net anomaly detection) x seeds, one job each.
+# File names and each job's params come from its plan, landslides/studies/ridgei/plan.py.
+from landslides.studies.ridgei import plan as ridgei_plan
+
 
 # Tables and figures are light: on a cluster they run where snakemake runs.
 localrules:
@@ -9,16 +12,15 @@ localrules:
 
 RIDGEI = config["ridgei"]
 RIDGEI_SCENE = RIDGEI["scene"]
-ridgei_grid = grid({"method": ["classifier", "deeplab", "anomaly"], "seed": RIDGEI["seeds"]})
+ridgei_grid = ridgei_plan.grid(RIDGEI)
 
 
 rule ridgei_scene:
     output:
-        image="resources/scenes/{name}_image.tif",
-        label="resources/scenes/{name}_label.tif",
+        **ridgei_plan.SCENE_FILES,
     params:
         # What the generator reads: a new split or validation strip regenerates no scene.
-        scene=layout.ridgei_scene_generator(RIDGEI_SCENE),
+        scene=ridgei_plan.scene_params(RIDGEI_SCENE),
     log:
         "logs/ridgei/scene_{name}.log",
     conda:
@@ -30,18 +32,17 @@ rule ridgei_scene:
 
 rule ridgei_train:
     input:
-        unpack(lambda wc: ridgei_scene_input(RIDGEI_SCENE)),
-        weights=lambda wc: layout.imagenet_weights(RIDGEI["deeplab"]) if wc.method == "deeplab" else [],
+        unpack(lambda wc: ridgei_plan.train_inputs(RIDGEI, wc.method)),
     output:
-        metrics=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/metrics.json",
-        model=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/model.pt",
-        history=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/history.csv",
-        score=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/test_score.tif",
-        map=f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/test_map.tif",
+        metrics=ridgei_grid.file("metrics.json"),
+        model=ridgei_grid.file("model.pt"),
+        history=ridgei_grid.file("history.csv"),
+        score=ridgei_grid.file("test_score.tif"),
+        map=ridgei_grid.file("test_map.tif"),
     params:
-        cell=lambda wc: ridgei_grid.instance(wc),
+        cell=lambda wc: ridgei_grid.cell(wc),
         # Only the method's own block and the scene split: another method's settings retrain nothing.
-        study=lambda wc: layout.ridgei_job_study(RIDGEI, ridgei_grid.instance(wc)),
+        study=lambda wc: ridgei_plan.job_params(RIDGEI, ridgei_grid.cell(wc)),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: lambda wc: RIDGEI[wc.method]["training"]["threads"]
@@ -50,11 +51,11 @@ rule ridgei_train:
         # Percent of a GPU to reserve (common.smk::gpu_share).
         gpu_share=lambda wc: gpu_share("ridgei"),
     wildcard_constraints:
-        method="classifier|deeplab|anomaly",
+        method="|".join(ridgei_plan.METHODS),
     log:
-        f"logs/ridgei/{ridgei_grid.wildcard_pattern}.log",
+        f"logs/ridgei/{ridgei_grid.pattern}.log",
     benchmark:
-        f"results/ridgei/runs/{ridgei_grid.wildcard_pattern}/benchmark.tsv"
+        ridgei_grid.file("benchmark.tsv")
     conda:
         "../../envs/train.yaml"
     script:
@@ -63,13 +64,13 @@ rule ridgei_train:
 
 rule ridgei_table:
     input:
-        metrics=expand("results/ridgei/runs/{cell}/metrics.json", cell=ridgei_grid.instance_patterns),
+        metrics=ridgei_grid.files("metrics.json"),
         # Read by the table's sanity flags (landslides.report.check_run).
-        histories=expand("results/ridgei/runs/{cell}/history.csv", cell=ridgei_grid.instance_patterns),
+        histories=ridgei_grid.files("history.csv"),
     output:
-        csv="results/ridgei/table.csv",
-        md="results/ridgei/table.md",
-        comparison="results/ridgei/comparison.csv",
+        csv=ridgei_plan.TABLES[0],
+        md=ridgei_plan.TABLES[1],
+        comparison=ridgei_plan.COMPARISON,
     params:
         source=lambda wc: study_source("ridgei"),  # report.smk
     log:
@@ -82,20 +83,14 @@ rule ridgei_table:
 
 rule ridgei_figure:
     input:
-        unpack(lambda wc: ridgei_scene_input(RIDGEI_SCENE)),
-        maps=expand(
-            "results/ridgei/runs/method~{method}/seed~{seed}/test_map.tif",
-            method=["classifier", "deeplab", "anomaly"],
-            seed=min(RIDGEI["seeds"]),
-        ),
+        unpack(lambda wc: ridgei_plan.scene_files(RIDGEI_SCENE)),
+        maps=ridgei_plan.figure_maps(RIDGEI),
     output:
-        png=report("results/ridgei/figures/qualitative.png", caption="../report/ridgei_qualitative.rst",
+        png=report(f"{ridgei_plan.FIGURES['qualitative']}.png", caption="../report/ridgei_qualitative.rst",
                    category="3 Figures", subcategory="ridgei",
                    labels={"study": "ridgei", "figure": "qualitative panel"}),
-        pdf="results/ridgei/figures/qualitative.pdf",
-        classifier="results/ridgei/figures/classifier_map.tif",
-        deeplab="results/ridgei/figures/deeplab_map.tif",
-        anomaly="results/ridgei/figures/anomaly_map.tif",
+        pdf=f"{ridgei_plan.FIGURES['qualitative']}.pdf",
+        **ridgei_plan.FIGURE_MAPS,
     params:
         scene=layout.canonical(RIDGEI_SCENE),
         source=lambda wc: study_source("ridgei"),  # report.smk; named in the figure's caption
@@ -109,9 +104,9 @@ rule ridgei_figure:
 
 register_study(
     "ridgei",
-    runs=expand("results/ridgei/runs/{cell}/metrics.json", cell=ridgei_grid.instance_patterns),
-    tables=["results/ridgei/table.csv", "results/ridgei/table.md"],
-    figures={"qualitative": "results/ridgei/figures/qualitative"},
-    comparison="results/ridgei/comparison.csv",
-    datasets={path: dict(RIDGEI_SCENE) for path in ridgei_scene_input(RIDGEI_SCENE).values()},
+    runs=ridgei_plan.run_targets(RIDGEI),
+    tables=ridgei_plan.TABLES,
+    figures=ridgei_plan.FIGURES,
+    comparison=ridgei_plan.COMPARISON,
+    datasets={path: dict(RIDGEI_SCENE) for path in ridgei_plan.scene_files(RIDGEI_SCENE).values()},
 )

@@ -1,4 +1,7 @@
-# The transfer study: features x augmentation x seeds, one training job per grid cell.
+# The transfer study: features x augmentation x seeds, one training job per grid cell. File names and each
+# job's params come from its plan, landslides/studies/transfer/plan.py.
+from landslides.studies.transfer import plan as transfer_plan
+
 
 # Tables and figures are light: on a cluster they run where snakemake runs.
 localrules:
@@ -6,30 +9,22 @@ localrules:
 
 
 TRANSFER = config["transfer"]
-transfer_grid = grid(
-    {
-        "features": list(TRANSFER["features"]),
-        "augmentation": TRANSFER["augmentation"],
-        "seed": TRANSFER["seeds"],
-    }
-)
+transfer_grid = transfer_plan.grid(TRANSFER)
 
 
 rule transfer_train:
     input:
-        train_store=f"resources/chips/{TRANSFER['train_region']}.zarr",
-        test_store=f"resources/chips/{TRANSFER['test_region']}.zarr",
-        weights=layout.imagenet_weights(TRANSFER["model"]),
+        **transfer_plan.train_inputs(TRANSFER),
     output:
-        metrics=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/metrics.json",
-        model=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/model.pt",
-        history=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/history.csv",
-        predictions=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/predictions.npz",
-        probability_map=f"results/transfer/runs/{transfer_grid.wildcard_pattern}/test_probability.tif",
+        metrics=transfer_grid.file("metrics.json"),
+        model=transfer_grid.file("model.pt"),
+        history=transfer_grid.file("history.csv"),
+        predictions=transfer_grid.file("predictions.npz"),
+        probability_map=transfer_grid.file("test_probability.tif"),
     params:
-        cell=lambda wc: transfer_grid.instance(wc),
+        cell=lambda wc: transfer_grid.cell(wc),
         # Only what this cell reads: another seed, cell or figure option retrains nothing.
-        study=lambda wc: layout.transfer_job_study(TRANSFER, transfer_grid.instance(wc)),
+        study=lambda wc: transfer_plan.job_params(TRANSFER, transfer_grid.cell(wc)),
         device=config["device"],
         deterministic=config["deterministic"],
     threads: TRANSFER["training"]["threads"]
@@ -38,9 +33,9 @@ rule transfer_train:
         # Percent of a GPU to reserve (common.smk::gpu_share).
         gpu_share=lambda wc: gpu_share("transfer"),
     log:
-        f"logs/transfer/{transfer_grid.wildcard_pattern}.log",
+        f"logs/transfer/{transfer_grid.pattern}.log",
     benchmark:
-        f"results/transfer/runs/{transfer_grid.wildcard_pattern}/benchmark.tsv"
+        transfer_grid.file("benchmark.tsv")
     conda:
         "../../envs/train.yaml"
     script:
@@ -49,26 +44,26 @@ rule transfer_train:
 
 rule transfer_table:
     input:
-        metrics=expand("results/transfer/runs/{cell}/metrics.json", cell=transfer_grid.instance_patterns),
-        predictions=expand("results/transfer/runs/{cell}/predictions.npz", cell=transfer_grid.instance_patterns),
-        train_store=f"resources/chips/{TRANSFER['train_region']}.zarr",
-        test_store=f"resources/chips/{TRANSFER['test_region']}.zarr",
+        metrics=transfer_grid.files("metrics.json"),
+        predictions=transfer_grid.files("predictions.npz"),
+        train_store=transfer_plan.train_inputs(TRANSFER)["train_store"],
+        test_store=transfer_plan.train_inputs(TRANSFER)["test_store"],
     output:
-        csv="results/transfer/table.csv",
-        md="results/transfer/table.md",
-        predictions=report("results/transfer/figures/predictions.png", caption="../report/transfer_predictions.rst",
+        csv=transfer_plan.TABLES[0],
+        md=transfer_plan.TABLES[1],
+        predictions=report(f"{transfer_plan.FIGURES['predictions']}.png", caption="../report/transfer_predictions.rst",
                            category="3 Figures", subcategory="transfer",
                            labels={"study": "transfer", "figure": "predictions (Fig. 1)"}),
-        predictions_pdf="results/transfer/figures/predictions.pdf",
-        auprc=report("results/transfer/figures/auprc.png", caption="../report/transfer_auprc.rst",
+        predictions_pdf=f"{transfer_plan.FIGURES['predictions']}.pdf",
+        auprc=report(f"{transfer_plan.FIGURES['auprc']}.png", caption="../report/transfer_auprc.rst",
                      category="3 Figures", subcategory="transfer",
                      labels={"study": "transfer", "figure": "AUPRC (Table 1)"}),
-        auprc_pdf="results/transfer/figures/auprc.pdf",
-        chip_auprc=report("results/transfer/figures/chip_auprc.png", caption="../report/transfer_chip_auprc.rst",
+        auprc_pdf=f"{transfer_plan.FIGURES['auprc']}.pdf",
+        chip_auprc=report(f"{transfer_plan.FIGURES['chip_auprc']}.png", caption="../report/transfer_chip_auprc.rst",
                           category="3 Figures", subcategory="transfer",
                           labels={"study": "transfer", "figure": "per-chip AUPRC"}),
-        chip_auprc_pdf="results/transfer/figures/chip_auprc.pdf",
-        comparison="results/transfer/comparison.csv",
+        chip_auprc_pdf=f"{transfer_plan.FIGURES['chip_auprc']}.pdf",
+        comparison=transfer_plan.COMPARISON,
     params:
         study=TRANSFER,
         source=lambda wc: study_source("transfer"),  # report.smk
@@ -82,16 +77,12 @@ rule transfer_table:
 
 register_study(
     "transfer",
-    runs=expand("results/transfer/runs/{cell}/metrics.json", cell=transfer_grid.instance_patterns),
-    tables=["results/transfer/table.csv", "results/transfer/table.md"],
-    figures={
-        "predictions": "results/transfer/figures/predictions",
-        "auprc": "results/transfer/figures/auprc",
-        "chip_auprc": "results/transfer/figures/chip_auprc",
-    },
-    comparison="results/transfer/comparison.csv",
+    runs=transfer_plan.run_targets(TRANSFER),
+    tables=transfer_plan.TABLES,
+    figures=transfer_plan.FIGURES,
+    comparison=transfer_plan.COMPARISON,
     datasets={
-        f"resources/chips/{region}.zarr": region_source(region)
+        layout.chip_store(region): region_source(region)
         for region in (TRANSFER["train_region"], TRANSFER["test_region"])
     },
 )

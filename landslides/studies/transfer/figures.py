@@ -1,128 +1,17 @@
-"""The `transfer` study (Prapas et al.): SAR vs SAR+DEM, with and without SAR augmentation,
-trained and validated in one region and tested in another; pixel AUPRC."""
+"""transfer: the AUPRC bars, the per-chip AUPRC and the prediction maps."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
 
-from landslides.aggregate import format_mean_std, is_missing, seeds_phrase, summarize
-from landslides.augment import build_sar_augmentation
-from landslides.geo import mosaic_chips, pixel_size, write_geotiff
-from landslides.losses import build_loss
+from landslides.aggregate import summarize
+from landslides.geo import pixel_size
 from landslides.metrics import ScoreHistogram
-from landslides.models import build_model, segmentation_spec
 from landslides.published import TRANSFER_AUPRC
-from landslides.report import NOT_REPORTED
-from landslides.runs import RunFiles, read_predictions, save_model, start_job, write_predictions
-from landslides.sar.selection import channel_stats, require_chips, select_chips, to_split
-from landslides.train import evaluate, fit, predict
-
-# landslides.plots (matplotlib) is imported inside the plotting functions: a training job draws nothing,
-# and matplotlib would add about half a second to the start-up of every job.
-
-
-def run_cell(train_store: xr.Dataset, test_store: xr.Dataset, files: RunFiles, probability_map: str, *,
-             features: str, augmentation: str, seed: int, study: dict, threads: int,
-             device_name: str = "auto", deterministic: bool | None = None) -> dict:
-    """Train one grid cell; write the run files and the test-region probability map (GeoTIFF)."""
-    job = start_job(threads, device_name, deterministic, files)
-    channels = study["features"][features]
-    training = dict(study["training"])
-
-    splits = train_store["split_positive"].values
-    train = select_chips(train_store, channels, splits == "train")
-    val = select_chips(train_store, channels, splits == "val")
-    test = select_chips(test_store, channels, test_store["has_landslide"].values.astype(bool))
-    require_chips(train_store, {"train": train, "val": val})
-    require_chips(test_store, {"test": test})
-    how, invalid = study["normalization"], study["invalid_pixels"]
-    stats = channel_stats(train_store, train, channels, how)
-    # The authors standardized every cube with its own statistics: the test region with Talakmau's.
-    test_stats = channel_stats(test_store, test, channels, how) if how == "whole_cube_per_region" else stats
-
-    torch.manual_seed(seed)  # model initialization depends on the seed only
-    spec = segmentation_spec(study["model"], len(channels))
-    model = build_model(spec, weights=study["model"].get("weights"))
-    augment = None
-    if augmentation == "on":
-        augment = build_sar_augmentation(study["augment"], train["images"].shape[-1], channels, stats.std)
-    result = fit(model, to_split(train, stats, invalid), to_split(val, stats, invalid), training,
-                 checkpoint=files.checkpoint,
-                 history_path=files.history, seed=seed, loss_fn=build_loss(training["loss"]),
-                 device=job.device, augment=augment,
-                 run_id={"features": features, "augmentation": augmentation, "model": study["model"],
-                         "augment": study["augment"] if augment else None,
-                         "normalization": how, "invalid_pixels": invalid})
-
-    test_split = to_split(test, test_stats, invalid)
-    test_metrics = evaluate(model, test_split, training["eval_batch_size"], job.device)
-    val_prob = predict(model, to_split(val, stats, invalid).images, training["eval_batch_size"], job.device).numpy()
-    test_prob = predict(model, test_split.images, training["eval_batch_size"], job.device).numpy()
-
-    save_model(files.model, model, study="transfer", spec=spec, channels=channels,
-               normalization={"mode": study["normalization"], **stats.to_dict()}, config=study)
-    mosaic, transform = mosaic_chips(np.where(test["valid"], test_prob, np.nan), test["transform"])
-    write_geotiff(mosaic, transform, test_store.attrs["crs"], probability_map)
-    write_predictions(files.predictions, {
-        split: {"prob": prob, "id": chips["chip"], "label": chips["label"], "valid": chips["valid"]}
-        for split, prob, chips in (("val", val_prob, val), ("test", test_prob, test))})
-    metrics = {
-        "params": {"features": features, "augmentation": augmentation, "seed": seed},
-        "train_region": train_store.attrs.get("region"), "test_region": test_store.attrs.get("region"),
-        "chips": {"train": len(train["chip"]), "val": len(val["chip"]), "test": len(test["chip"])},
-        "best_epoch": result.best_epoch, "val": result.best_val_metrics, "test": test_metrics,
-    }
-    return job.finish(metrics, files)
-
-
-# ---- aggregation: Table 1 and Figure 1 of the paper ----
-
-FEATURE_LABELS = {"sar": "SAR", "sar_dem": "SAR & DEM"}
-SPLIT_NAMES = {"val": "train region (val)", "test": "test region"}
-NO_SKILL = "no-skill (landslide pixel fraction)"
-
-
-def arm_label(features: str, augmentation: str) -> str:
-    label = FEATURE_LABELS.get(features, features)
-    return f"{label} (AUG)" if augmentation == "on" else label
-
-
-def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Table 1: AUPRC on the training region (val) and the test region, mean ± std over seeds."""
-    auprc = tidy[tidy.metric == "auprc"]
-    summary = summarize(auprc, ["features", "augmentation", "split"])
-    rows = []
-    for (features, augmentation), group in summary.groupby(["features", "augmentation"], sort=False):
-        rows.append(_table_row(arm_label(features, augmentation), group,
-                               TRANSFER_AUPRC.get((features, augmentation), {})))
-    # The no-skill AUPRC is a property of the data (the positive fraction), the same for every run: one value.
-    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"]).assign(std=np.nan, n=1)
-    rows.append(_table_row(NO_SKILL, no_skill, TRANSFER_AUPRC[("no_skill", None)]))
-    return pd.DataFrame(rows)
-
-
-def _table_row(label: str, group: pd.DataFrame, published: dict) -> dict:
-    row = {"experiment": label}
-    for split, name in SPLIT_NAMES.items():
-        hit = group[group.split == split]
-        mean, std, n = (hit["mean"].iloc[0], hit["std"].iloc[0], int(hit["n"].iloc[0])) if len(hit) else \
-            (np.nan, np.nan, 0)
-        row[f"{name} AUPRC"] = format_mean_std(mean, std, n=n, na="not run")
-        row[f"{name} published"] = published.get(split, np.nan)
-        row[f"{split}_mean"], row[f"{split}_std"], row[f"{split}_n"] = mean, std, n
-    return row
-
-
-def printed_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Table 1 as printed: ours and the published value side by side, both to 3 decimals."""
-    shown = [c for c in table.columns if not c.endswith(("_mean", "_std", "_n"))]
-    out = table[shown].copy()
-    for name in SPLIT_NAMES.values():
-        out[f"{name} published"] = [NOT_REPORTED if is_missing(v) else f"{v:.3f}" for v in out[f"{name} published"]]
-    return out
+from landslides.runs import read_predictions
+from landslides.studies.transfer.tables import arm_label
 
 
 def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
@@ -264,31 +153,3 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
                  fontsize=9, y=1.06)
     add_footer(fig, source)
     save_figure(fig, png, pdf)
-
-
-PUBLISHED_TEST_CHIPS = 61  # Prapas et al.: Talakmau chips with landslides, the test set
-
-
-def table_note(runs: list[dict], source: str = "") -> str:
-    """What the numbers are, the chip counts beside the paper's, and where the data came from."""
-    seeds = sorted({r["params"]["seed"] for r in runs})
-    text = (f"Pixel AUPRC; {seeds_phrase(len(seeds))}. Published: Prapas et al., Table 1 (real Hokkaido and "
-            "Talakmau data). The no-skill row is the landslide pixel fraction of the split, a property of the data.")
-    if runs:
-        chips, first = runs[0]["chips"], runs[0]
-        text += (f" Chips with landslides: {chips['train']} train / {chips['val']} val ({first['train_region']}), "
-                 f"{chips['test']} test ({first['test_region']}; the paper's Talakmau test set has "
-                 f"{PUBLISHED_TEST_CHIPS}).")
-    text += " Deviations from the paper: docs/deviations.md."
-    return f"{text} {source}".strip()
-
-
-def comparison(table: pd.DataFrame) -> pd.DataFrame:
-    """Tidy published-vs-reproduced rows of Table 1 for the overview."""
-    rows = []
-    for _, row in table.iterrows():
-        for split, name in SPLIT_NAMES.items():
-            rows.append({"study": "transfer", "experiment": row["experiment"], "split": split, "metric": "auprc",
-                         "published": row[f"{name} published"], "reproduced": row[f"{split}_mean"],
-                         "std": row[f"{split}_std"], "n": row[f"{split}_n"], "unit": "fraction"})
-    return pd.DataFrame(rows)

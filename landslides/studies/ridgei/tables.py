@@ -1,0 +1,90 @@
+"""ridgei: the methods' test metrics beside the paper's and the comparison rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from landslides.aggregate import format_mean_std, seeds_phrase, summarize
+from landslides.published import RIDGEI
+
+# (metric, column label, factor to % for ours, factor to % for the published value): every number of both
+# tables is printed in percent, ours and the paper's alike (the paper gives accuracy in %, the rest as fractions).
+TABLE1_METRICS = (("accuracy", "Accuracy (%)", 100.0, 1.0), ("f1", "F1 (%)", 100.0, 100.0),
+                  ("precision", "Precision (%)", 100.0, 100.0), ("recall", "Recall (%)", 100.0, 100.0))
+
+
+TABLE2_METRICS = (("miou", "Mean IoU (%)"), ("iou", "Landslide IoU (%)"))
+
+
+TABLE2_ROWS = (("deeplab", "DeepLabv3+", "Supervised"), ("anomaly", "Anomaly U-Net", "Unsupervised"))
+
+
+def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Long table: one row per (table, method, split, metric), ours (mean ± std over seeds) and published, all
+    in percent."""
+    summary = summarize(tidy, ["method", "split", "metric"])
+    rows = []
+    for split in ("train", "test"):
+        for metric, _, scale, published_scale in TABLE1_METRICS:
+            rows.append(_row(summary, "Table 1", "classifier", f"ResNet50 ({split})", split, metric, scale,
+                             published_scale))
+    for method, name, _ in TABLE2_ROWS:
+        for metric, _ in TABLE2_METRICS:
+            rows.append(_row(summary, "Table 2", method, name, "test", metric, 100.0, 100.0))
+    return pd.DataFrame(rows)
+
+
+def _row(summary, table, method, name, split, metric, scale, published_scale) -> dict:
+    hit = summary[(summary.method == method) & (summary.split == split) & (summary.metric == metric)]
+    mean, std, n = (hit["mean"].iloc[0] * scale, hit["std"].iloc[0] * scale, int(hit["n"].iloc[0])) \
+        if len(hit) else (np.nan, np.nan, 0)
+    published = RIDGEI.get(method, {}).get(split, {}).get(metric, np.nan) * published_scale
+    return {"table": table, "method": name, "split": split, "metric": metric, "unit": "%",
+            "ours": format_mean_std(mean, std, 1, na="undefined", n=n), "published": published, "mean": mean,
+            "std": std, "n": n}
+
+
+def table_markdown(table: pd.DataFrame, source: str = "", flags: dict[str, str] | None = None) -> str:
+    """Both tables laid out as in the paper, ours beside the published value, every number in percent."""
+    header = " | ".join(f"{label} ours | {label} published" for _, label, _, _ in TABLE1_METRICS)
+    lines = ["# Ridge-i (Kimura): patch classifier, DeepLabv3+ and anomaly U-Net on the test half", "",
+             "## Table 1: patch-based ResNet50 classifier (patch-level, %)", "",
+             f"| Network (dataset) | {header} |",
+             "|---|" + "---:|" * (2 * len(TABLE1_METRICS))]
+    for split in ("train", "test"):
+        cells = [_cell(table, f"ResNet50 ({split})", metric, 1) for metric, _, _, _ in TABLE1_METRICS]
+        lines.append(f"| ResNet50 ({split}) | " + " | ".join(cells) + " |")
+    header2 = " | ".join(f"{label} ours | {label} published" for _, label in TABLE2_METRICS)
+    lines += ["", "## Table 2: segmentation on the test half (pixel-level, %)", "",
+              f"| Method | {header2} | Annotation |", "|---|" + "---:|" * (2 * len(TABLE2_METRICS)) + "---|"]
+    for _, name, annotation in TABLE2_ROWS:
+        cells = [_cell(table, name, metric, 2) for metric, _ in TABLE2_METRICS]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {annotation} |")
+    n = int(table["n"].max()) if len(table) else 0
+    lines += ["", f"Ours: {seeds_phrase(n)}; published: Kimura (Ridge-i), Tables 1-2, dataset A. Every number in "
+              "percent (Table 1 to 0.1, Table 2 to 0.01, as the paper). 'not reported': the paper gives no number; "
+              "'undefined': the metric has no value in our runs (precision without a positive prediction). mIoU = mean "
+              "of background and landslide IoU."]
+    for run, problem in (flags or {}).items():
+        lines.append(f"WARNING: {run} did not train properly ({problem}); its numbers do not measure the method "
+                     "(details: the report's sanity checks).")
+    if source:
+        lines.append(source)
+    return "\n".join(lines) + "\n"
+
+
+def _cell(table: pd.DataFrame, name: str, metric: str, digits: int = 1) -> str:
+    """'ours | published' for one metric, both in percent with the same digits."""
+    row = table[(table.method == name) & (table.metric == metric)].iloc[0]
+    ours = format_mean_std(row["mean"], row["std"], digits, na="undefined", n=int(row["n"]))
+    published = "not reported" if pd.isna(row["published"]) else f"{row['published']:.{digits}f}"
+    return f"{ours} | {published}"
+
+
+def comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """The report's tidy published-vs-reproduced rows (only cells the paper gives a number for), in percent."""
+    given = table[table["published"].notna()]
+    return pd.DataFrame({"study": "ridgei", "experiment": given["method"], "split": given["split"],
+                         "metric": given["metric"], "published": given["published"],
+                         "reproduced": given["mean"], "std": given["std"], "n": given["n"], "unit": "%"})
