@@ -23,8 +23,10 @@ RIDGEI = {
 # Zhao et al., F1 (%) of the landslide class. Table 1 (validation leaderboard) and Table 2 (test leaderboard).
 # Round-0 (source-only) ladder rows keyed by (normalization: "plain" or "separated", loss, scale, model name).
 # Rows of refinement rounds keyed by (round, model name), or (round, model name, scale) where the paper has
-# one model at two scales: Table 1's 75.29 and 75.98 are round-1 ResNet rows (x1 and x2.5, trained with
-# pseudo-labels), not source-only runs. The ensemble rows are keyed by round.
+# one model at two scales: Table 1's 75.29 and 75.98 are taken as round-1 ResNet rows (x1 and x2.5, trained
+# with pseudo-labels), not source-only runs. That keying is inferred: the published table's text is garbled,
+# and its "Round1" label stands on the middle row of the five rows 75.29 to 76.78 (docs/sources.md). The
+# ensemble rows are keyed by round.
 REFINE = {
     "ladder_val_f1": {
         ("plain", "ce", 1.0, "resnet"): 63.52,

@@ -128,9 +128,25 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict):
     return None
 
 
+# CUDA forwards run under bf16 autocast unless a training section says `precision: fp32`; fit sets it for the
+# rest of its process (a job trains one section, and its predictions after fit keep that precision).
+_CUDA_PRECISION = {"precision": "bf16"}
+
+
+def set_precision(precision: str, device: torch.device) -> None:
+    """bf16: CUDA forwards under bf16 autocast, TF32 matmuls and convolutions (the fast default); fp32: full
+    fp32 on CUDA, TF32 off as well. The CPU always computes in fp32."""
+    _CUDA_PRECISION["precision"] = precision
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = precision != "fp32"
+        torch.backends.cudnn.allow_tf32 = precision != "fp32"
+
+
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op context on the CPU (fp32 keeps CPU runs exact)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    """bf16 autocast on CUDA unless the precision is fp32 (set_precision); a no-op context on the CPU (fp32
+    keeps CPU runs exact)."""
+    enabled = device.type == "cuda" and _CUDA_PRECISION["precision"] == "bf16"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def landslide_probability(logits: torch.Tensor) -> torch.Tensor:
@@ -297,7 +313,7 @@ def fit(
     """Train `model` in place; on return it holds the weights of the best validation epoch.
 
     cfg: the `training` section (epochs, batch_size, eval_batch_size, optimizer, lr, weight_decay,
-    scheduler, grad_clip, selection_metric, selection, early_stopping, monitor, compile). selection "best"
+    scheduler, grad_clip, selection_metric, selection, early_stopping, monitor, compile, precision). selection "best"
     keeps the epoch with the best validation score, "last" the last epoch (the score is still recorded);
     early_stopping N ends training after N epochs without a better score, or without a lower validation
     loss with `monitor: val_loss` (None: never).
@@ -313,6 +329,7 @@ def fit(
     key = fingerprint({"cfg": cfg, "seed": seed, "run": run_id, "data": data_fingerprint(train, val),
                        "code": code_fingerprint()})
     seed_everything(seed)
+    set_precision(cfg.get("precision", "bf16"), device)
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)

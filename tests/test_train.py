@@ -1,5 +1,6 @@
 """The training loop: deterministic on the CPU, and a run killed with SIGKILL resumes to the same end."""
 
+import contextlib
 import json
 import os
 import signal
@@ -402,3 +403,23 @@ def test_data_fingerprint_hashes_the_tensors_bytes_without_copying_them():
     assert train.data_fingerprint(split) == expected
     images[0, 0, 0, 0] += 1
     assert train.data_fingerprint(split) != expected
+
+
+@pytest.mark.parametrize("precision, bf16", [("bf16", True), ("fp32", False)])
+def test_precision_of_a_training_section_sets_cuda_autocast(monkeypatch, tmp_path, precision, bf16):
+    """`precision: fp32` turns CUDA's bf16 autocast off for fit and the job's predictions after it; bf16 (the
+    default) keeps it. Read from torch.autocast's arguments: a CPU-only torch disables CUDA autocast itself."""
+    calls = []
+
+    def recording_autocast(device_type, dtype, enabled=True):
+        calls.append(enabled)
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(torch, "autocast", recording_autocast)
+    cfg = dict(TRAINING, epochs=1, precision=precision)
+    fit(tiny_model(), tiny_data(), tiny_data(6, seed=1), cfg, checkpoint=tmp_path / "state.pt",
+        history_path=tmp_path / "history.csv", seed=0, loss_fn=build_loss("ce"), device=torch.device("cpu"))
+    assert calls and not any(calls)  # the CPU computes in fp32 whatever the precision
+    train.autocast(torch.device("cuda"))  # a later forward of the job on CUDA
+    assert calls[-1] is bf16
+    train.set_precision("bf16", torch.device("cpu"))  # the process default, for the tests after this one

@@ -88,11 +88,10 @@ def test_configfile_replaces_the_default_instead_of_merging(tmp_path):
 
 def test_imagenet_weights_are_copied_once_for_the_jobs_that_load_them(tmp_path):
     """`weights: imagenet` in any study makes the workflow's copy of that encoder's weights an input of exactly
-    the training jobs whose model loads them (transfer, ridgei's DeepLabV3+, refine's ResNet entries)."""
+    the training jobs whose model loads them (transfer, ridgei's DeepLabV3+, every refine run), one copy per
+    encoder."""
     result = snakemake("-n", "--cores", "2", "--configfile", "config/paper.yaml", "-d", str(tmp_path), "--config",
-                       'ridgei={"deeplab": {"weights": "imagenet"}}',
-                       'refine={"models": {"resnet": {"weights": "imagenet"}}}')
-    copy = "resources/weights/resnet50.imagenet.safetensors"
+                       'ridgei={"deeplab": {"weights": "imagenet"}}')
     jobs = []  # (rule, wildcards, inputs)
     for line in result.stdout.splitlines():
         line = line.strip()
@@ -100,15 +99,27 @@ def test_imagenet_weights_are_copied_once_for_the_jobs_that_load_them(tmp_path):
             jobs.append([line.split()[-1].rstrip(":"), "", ""])
         elif jobs and line.startswith(("input: ", "wildcards: ")):
             jobs[-1][1 if line.startswith("wildcards") else 2] = line.split(": ", 1)[1]
-    assert [wildcards for rule, wildcards, _ in jobs if rule == "imagenet_weights"] == ["encoder=resnet50"]
     paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
-    resnet_runs = {name for name, run in paper["refine"]["ladder"].items() if run["model"] == "resnet"}
-    loading = {"transfer_train": lambda w: True, "ridgei_train": lambda w: "method=deeplab" in w,
-               "refine_train": lambda w: "round=0" in w and w.split("run=")[1] in resnet_runs}
+    models, ladder = paper["refine"]["models"], paper["refine"]["ladder"]
+    encoders = {"resnet50"} | {model["encoder"] for model in models.values()}
+    copied = [wildcards for rule, wildcards, _ in jobs if rule == "imagenet_weights"]
+    assert sorted(copied) == sorted(f"encoder={encoder}" for encoder in encoders)
+
+    def copy(encoder):
+        return f"resources/weights/{encoder}.imagenet.safetensors"
+
+    def refine_encoder(wildcards):
+        return models[ladder[wildcards.split("run=")[1].split(",")[0]]["model"]]["encoder"]
+
+    loading = {"transfer_train": lambda w: "resnet50",
+               "ridgei_train": lambda w: "resnet50" if "method=deeplab" in w else None,
+               "refine_train": refine_encoder}
     training = [(rule, w, inputs) for rule, w, inputs in jobs if rule in loading]
-    assert len(training) > 40 and any(loading[rule](w) for rule, w, _ in training)
+    assert len(training) > 40
     for rule, wildcards, inputs in training:
-        assert (copy in inputs) == loading[rule](wildcards), (rule, wildcards, inputs)
+        loaded = [encoder for encoder in encoders if copy(encoder) in inputs]
+        expected = loading[rule](wildcards)
+        assert loaded == ([expected] if expected else []), (rule, wildcards, inputs)
 
 
 def test_command_line_resources_keep_the_gpu_share_cap(tmp_path):

@@ -15,7 +15,8 @@ from landslides.studies.transfer.tables import arm_label
 
 
 def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
-    """Bars: our AUPRC per arm (mean over seeds); black ticks: the paper's Table 1; dashed: no-skill."""
+    """Bars: our AUPRC per arm (mean over seeds), dots: each seed's run; black ticks: the paper's Table 1 (one
+    run per arm); dashed: no-skill."""
     from landslides.plots import add_footer, arm_color, bar_with_errors, plt, save_figure, spread_phrase
     summary = summarize(tidy[tidy.metric == "auprc"], ["features", "augmentation", "split"])
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
@@ -27,6 +28,11 @@ def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None
         published = [TRANSFER_AUPRC.get((f, a), {}).get(split, np.nan)
                      for f, a in zip(part.features, part.augmentation, strict=True)]
         x = np.arange(len(labels))
+        runs = tidy[(tidy.metric == "auprc") & (tidy.split == split)]
+        for i, (features, augmentation) in enumerate(zip(part.features, part.augmentation, strict=True)):
+            values = runs[(runs.features == features) & (runs.augmentation == augmentation)]["value"].to_numpy()
+            ax.plot(x[i] + np.linspace(-0.2, 0.2, len(values)) * (len(values) > 1), values, "o", markersize=3,
+                    color="black", markerfacecolor="white", zorder=4, label="each seed's run" if i == 0 else None)
         ax.hlines(published, x - 0.4, x + 0.4, colors="black", linewidth=1.6, linestyles=(0, (3, 1.5)), zorder=3,
                   label="published (Prapas et al., Table 1, real data)")
         baseline = tidy[(tidy.metric == "no_skill") & (tidy.split == split)]["value"].mean()
@@ -38,7 +44,7 @@ def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None
     handles, labels = axes[0].get_legend_handles_labels()
     # Below the panels, where it covers no bar and no error bar.
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, bbox_to_anchor=(0.5, 0.0), frameon=False)
-    fig.suptitle(f"Pixel AUPRC per arm; bars: {spread_phrase(summary['n'])}", fontsize=9)
+    fig.suptitle(f"Pixel AUPRC per arm; bars: {spread_phrase(summary['n'])}; dots: each seed", fontsize=9)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     add_footer(fig, source)
     save_figure(fig, png, pdf)
