@@ -53,7 +53,8 @@ def model_spec(spec: dict, input_size: int = PATCH_SIZE) -> dict:
 
 
 def read_benchmark(root: str | Path) -> dict[str, L4SSplit]:
-    """Train (masks required), val (masks required: they select each run's best epoch), test (optional)."""
+    """Train (masks required), val (masks required: scored every epoch, and the selected epoch under
+    `training.selection: best`), test (optional)."""
     splits = {"train": read_split(root, "train", require_masks=True),
               "val": read_split(root, "val", require_masks=True),
               "test": read_split(root, "test", require_masks=False)}
