@@ -202,7 +202,7 @@ def _check_image(image: np.ndarray, nodata, path: Path) -> np.ndarray:
             raise InputError(
                 f"{path}: {missing} pixels equal the nodata value {nodata}; fill or crop them first"
             )
-    if is_constant(image):
+    if image[0].size > 1 and is_constant(image):  # a single pixel is too small, which the split says
         raise InputError(f"{path}: image holds {_single_values(image)} at every pixel; there is nothing to "
                          "learn from (an empty export or the wrong file?)")
     return image
