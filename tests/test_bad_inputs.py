@@ -234,9 +234,9 @@ def test_extraction_mask_without_a_pixel(tiny_cube_path, tiny_cube_event, work):
     fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "variable 'extraction_mask' marks no pixel")
 
 
-def test_cube_without_variation(tiny_cube_path, tiny_cube_event, work):
-    """Every input variable holds one value (a placeholder cube): nothing to learn from, refused before
-    training; one constant channel among others is only a warning."""
+def test_cube_without_variation(tiny_cube_path, tiny_cube_event, work, caplog):
+    """Every input variable holds one value (a placeholder cube): the chip store is written with a warning
+    naming the channels, and training refuses it when it opens the store, with one line."""
     folder, out = work
 
     def flatten(cube):
@@ -244,18 +244,31 @@ def test_cube_without_variation(tiny_cube_path, tiny_cube_event, work):
             cube[var].values[:] = 1.0
 
     cube = rewrite_cube(tiny_cube_path, folder, "flat.zarr", flatten)
-    fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "every channel (vv_before", "holds a single value")
+    with caplog.at_level(logging.WARNING):
+        chip_job(cube, out, tiny_cube_event)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"datacube {cube}" in warning and "training will refuse this store" in warning
+    with pytest.raises(InputError) as err:
+        open_chip_store(out)
+    assert str(err.value) == (f"chip store {out}: every channel (vv_before, vv_after, vh_before, vh_after, "
+                              "dem_aspect, dem_slope_radians, dem_curvature) holds a single value over the valid "
+                              "pixels (whole_std is 0); there is nothing to learn from")
 
 
-def test_chip_store_without_variation(tiny_cube_path, tiny_cube_event, work):
-    """A chip store whose every channel is constant over the valid pixels (built elsewhere, or by an older
-    version) is refused when training opens it."""
+def test_chip_store_with_one_constant_channel_is_accepted(tiny_cube_path, tiny_cube_event, work, caplog):
+    """A flat DEM derivative is one constant channel among varying ones: a warning, and training may use
+    the store."""
     folder, out = work
-    store = chip_job(tiny_cube_path, out, tiny_cube_event)
-    flat = store.assign(whole_std=store["whole_std"] * 0)
-    write_chip_store(flat, folder / "flat_store.zarr")
-    with pytest.raises(InputError, match=r"flat_store.zarr: every channel \(vv_before.*whole_std is 0"):
-        open_chip_store(folder / "flat_store.zarr")
+
+    def flat_curvature(cube):
+        cube["dem_curvature"].values[:] = 0.0
+
+    cube = rewrite_cube(tiny_cube_path, folder, "flat_curvature.zarr", flat_curvature)
+    with caplog.at_level(logging.WARNING):
+        chip_job(cube, out, tiny_cube_event)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "channel(s) dem_curvature hold a single value" in warning and "refuse" not in warning
+    assert open_chip_store(out).sizes["channel"] == 7
 
 
 @pytest.mark.parametrize(("var", "read_as"), [("landslides", "read as landslides"),

@@ -230,14 +230,13 @@ def _unusable_channels(channels, finite: np.ndarray, inside: np.ndarray, source:
 
 
 def _check_variation(channels, whole_std: np.ndarray, where: str) -> None:
-    """A store whose every channel holds one value over the valid pixels has nothing to learn from: refused.
-    A single constant channel (a flat DEM derivative) is usable, normalization leaves it unscaled: a warning."""
+    """Warn about channels that hold one value over the valid pixels. A single one (a flat DEM derivative)
+    is usable, normalization leaves it unscaled; a store where all are is refused when training opens it
+    (`open_chip_store`), which is where it stops being usable."""
     constant = [c for c, s in zip(channels, whole_std, strict=True) if not s > 0]
-    if len(constant) == len(channels):
-        raise InputError(f"{where}: every channel ({', '.join(channels)}) holds a single value over the valid "
-                         "pixels; there is nothing to learn from")
     if constant:
-        log.warning("%s: channel(s) %s hold a single value over the valid pixels", where, ", ".join(constant))
+        log.warning("%s: channel(s) %s hold a single value over the valid pixels%s", where, ", ".join(constant),
+                    "; training will refuse this store" if len(constant) == len(channels) else "")
 
 
 def _no_landslide_message(cube: xr.Dataset, name: str, label: np.ndarray, chip_size: int) -> str:
