@@ -89,8 +89,9 @@ def validate_datacube(ds: xr.Dataset, name: str, event_date: tuple[str, str] | N
             problems.append(f"datacube {name}: coordinate 'timestep' has dtype {ds['timestep'].dtype}, "
                             "expected datetime64")
         else:
-            problems.extend(timestep_problems(ds, name))
-            if event_date is not None and not problems:
+            dates = timestep_problems(ds, name)
+            problems.extend(dates)
+            if event_date is not None and not dates:  # NaT would make the time range NaT too
                 problems.extend(_event_problems(ds, name, event_date))
     return problems
 
