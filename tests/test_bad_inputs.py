@@ -234,6 +234,19 @@ def test_extraction_mask_without_a_pixel(tiny_cube_path, tiny_cube_event, work):
     fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "variable 'extraction_mask' marks no pixel")
 
 
+def test_static_variable_without_values(tiny_cube_path, tiny_cube_event, work):
+    """dem_aspect is NaN everywhere (its chunk files lost, or never computed): no chip has a valid pixel,
+    and the message names the channel instead of only saying so."""
+    folder, out = work
+
+    def erase(cube):
+        cube["dem_aspect"].values[:] = np.nan
+
+    cube = rewrite_cube(tiny_cube_path, folder, "no_aspect.zarr", erase)
+    fails_with(cube, out, tiny_cube_event, f"chip store hokkaido: datacube {cube}: no 32x32 chip with valid "
+               "pixels in the 64x64 cube (no value inside the extraction mask in dem_aspect)")
+
+
 def test_cube_without_variation(tiny_cube_path, tiny_cube_event, work, caplog):
     """Every input variable holds one value (a placeholder cube): the chip store is written with a warning
     naming the channels, and training refuses it when it opens the store, with one line."""

@@ -73,7 +73,10 @@ def build_chip_store(cube: xr.Dataset, *, name: str, event_date: tuple[str, str]
     stack[~finite] = 0.0
     label = np.nan_to_num(cube["landslides"].values.astype(np.float32)) > 0
 
-    origins = _chip_origins(valid, chip_size, name, _unusable_channels(channels, finite, inside, source))
+    origins = _chip_origins(valid, chip_size)
+    if not origins:
+        raise InputError(f"chip store {name}: datacube {source}: "
+                         + _no_valid_chip(channels, finite, inside, chip_size))
     _check_variation(channels, whole_std, f"chip store {name}: datacube {source}")
     image = np.stack([stack[:, r:r + chip_size, c:c + chip_size] for r, c in origins])
     labels = np.stack([label[r:r + chip_size, c:c + chip_size] for r, c in origins]).astype(np.uint8)
@@ -187,8 +190,7 @@ def _channel_layers(cube: xr.Dataset, channels, before, after, inside: np.ndarra
         if used:
             counts.append(coverage.lazy_counts(np.log(cube[pol].isel(timestep=[t for t, _ in used])), inside))
             groups.append(coverage.Group(pol, [_day(cube, t) for t, _ in used], [w for _, w in used]))
-    with np.errstate(divide="ignore", invalid="ignore"):  # log(0), log(<0): no backscatter, counted below
-        computed, counts = dask.compute(lazy, counts)
+    computed, counts = dask.compute(lazy, counts)
     coverage.check(where, groups, counts, int(inside.sum()))
     layers = {k: np.asarray(v.values if hasattr(v, "values") else v) for k, v in computed.items()}
     for c in channels:
@@ -205,7 +207,7 @@ def _whole_stats(stack: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.n
     return values.mean(axis=1), values.std(axis=1)
 
 
-def _chip_origins(valid: np.ndarray, size: int, name: str, why: str = "") -> list[tuple[int, int]]:
+def _chip_origins(valid: np.ndarray, size: int) -> list[tuple[int, int]]:
     """Top-left pixels of non-overlapping chips from the top-left corner that hold a valid pixel.
 
     In the authors' order: xbatcher's BatchGenerator(ds, {'x': 128, 'y': 128}) walks x in the outer loop
@@ -215,18 +217,17 @@ def _chip_origins(valid: np.ndarray, size: int, name: str, why: str = "") -> lis
     h, w = valid.shape
     origins = [(r, c) for c in range(0, w - size + 1, size) for r in range(0, h - size + 1, size)
                if valid[r:r + size, c:c + size].any()]
-    if not origins:
-        raise InputError(f"chip store {name}: no {size}x{size} chip with valid pixels in a {h}x{w} cube"
-                         + (f" ({why})" if why else ""))
     return origins
 
 
-def _unusable_channels(channels, finite: np.ndarray, inside: np.ndarray, source: str) -> str:
-    """Which channels have no value inside the extraction mask, for the message when no chip is valid."""
+def _no_valid_chip(channels, finite: np.ndarray, inside: np.ndarray, size: int) -> str:
+    """Why no chip holds a valid pixel: the channels without a value inside the extraction mask, or none
+    of its pixels with a value in every channel."""
+    h, w = inside.shape
     empty = [c for c, ok in zip(channels, finite, strict=True) if not ok[inside].any()]
-    if empty:
-        return f"datacube {source}: {', '.join(empty)} have no value inside the extraction mask"
-    return f"datacube {source}: no pixel inside the extraction mask has a value in every channel"
+    why = (f"no value inside the extraction mask in {', '.join(empty)}" if empty
+           else "no pixel inside the extraction mask has a value in every channel")
+    return f"no {size}x{size} chip with valid pixels in the {h}x{w} cube ({why})"
 
 
 def _check_variation(channels, whole_std: np.ndarray, where: str) -> None:
