@@ -38,14 +38,19 @@ def run_warnings(log_dir: str | Path, since: float) -> list[tuple[Path, str]]:
 
 
 def format_summary(warnings: list[tuple[Path, str]], relative_to: Path | None = None) -> str:
-    """The summary printed at the end of a run; '' when there is nothing to say."""
-    if not warnings:
+    """The summary printed at the end of a run ('' when there is nothing to say): each message once, with
+    the first log that holds it and how many others do (every job of a grid may read the same scene)."""
+    logs: dict[str, list[Path]] = {}
+    for path, message in warnings:
+        logs.setdefault(message, []).append(path)
+    if not logs:
         return ""
-    lines = [f"{len(warnings)} warning(s) from this run's jobs (log: message):"]
-    for path, message in warnings[:SHOWN]:
-        lines.append(f"  {_shown_path(path, relative_to)}: {message}")
-    if len(warnings) > SHOWN:
-        lines.append(f"  ... and {len(warnings) - SHOWN} more in the logs")
+    lines = [f"{len(logs)} warning(s) from this run's jobs (log: message):"]
+    for message, paths in list(logs.items())[:SHOWN]:
+        others = f" (and {len(paths) - 1} other log(s))" if len(paths) > 1 else ""
+        lines.append(f"  {_shown_path(paths[0], relative_to)}{others}: {message}")
+    if len(logs) > SHOWN:
+        lines.append(f"  ... and {len(logs) - SHOWN} more in the logs")
     return "\n".join(lines)
 
 

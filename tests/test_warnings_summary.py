@@ -45,6 +45,9 @@ def test_summary_names_the_log_of_each_warning(tmp_path):
     assert format_summary(warnings, tmp_path) == ("2 warning(s) from this run's jobs (log: message):\n"
                                                   "  logs/a.log: first\n  logs/b/c.log: second")
     assert format_summary([], tmp_path) == ""
+    repeated = [(tmp_path / "logs" / f"seed~{i}.log", "scene.tif: scene has no CRS") for i in range(3)]
+    assert format_summary(repeated, tmp_path).splitlines()[1:] == [
+        "  logs/seed~0.log (and 2 other log(s)): scene.tif: scene has no CRS"]
     many = format_summary([(tmp_path / "x.log", f"w{i}") for i in range(SHOWN + 5)], tmp_path)
     assert many.splitlines()[-1] == "  ... and 5 more in the logs"
 
