@@ -181,14 +181,15 @@ def _channel_layers(cube: xr.Dataset, channels, before, after, inside: np.ndarra
     `where`)."""
     lazy, counts, groups = {}, [], []
     for pol in ("vv", "vh"):
-        used = []
+        used, averaged = [], []
         for when, idx in (("before", before), ("after", after)):
             if f"{pol}_{when}" in channels:
                 logs = np.log(cube[pol].isel(timestep=list(idx)))
                 lazy[f"{pol}_{when}"] = logs.mean("timestep").astype(np.float32)
                 used += [(t, when) for t in idx]
+                averaged.append(logs)
         if used:
-            counts.append(coverage.lazy_counts(np.log(cube[pol].isel(timestep=[t for t, _ in used])), inside))
+            counts.append(coverage.lazy_counts(averaged, cube["extraction_mask"] > 0))
             groups.append(coverage.Group(pol, [_day(cube, t) for t, _ in used], [w for _, w in used]))
     computed, counts = dask.compute(lazy, counts)
     coverage.check(where, groups, counts, int(inside.sum()))

@@ -31,15 +31,20 @@ class Group:
     when: list[str]  # 'before' or 'after', per date
 
 
-def lazy_counts(log_backscatter: xr.DataArray, inside: np.ndarray) -> dict[str, xr.DataArray]:
-    """Per acquisition, lazily: pixels inside the mask with backscatter ('seen') and without it where
-    another of the acquisitions has it ('gaps'). Built from the same cube the channel means are, so one
-    dask.compute reads each chunk once for both."""
-    has = np.isfinite(log_backscatter)  # log(0) = -inf, log(<0) = NaN: no backscatter either way
-    mask = xr.DataArray(inside, dims=("y", "x"))
-    seen = (has & mask).sum(("y", "x"))
-    gaps = (~has & has.any("timestep") & mask).sum(("y", "x"))
-    return {"seen": seen, "gaps": gaps}
+def lazy_counts(log_backscatter: list[xr.DataArray], inside: xr.DataArray) -> dict[str, xr.DataArray]:
+    """Per acquisition of one variable (the arrays averaged into its channels, e.g. before and after),
+    lazily: pixels inside the mask with backscatter ('seen') and without it where another of the
+    acquisitions has it ('gaps'). Built from the very arrays the channel means are, so one dask.compute
+    reads and takes the log of each chunk once for both. `inside`: the cube's own (lazy) mask, chunked as
+    the backscatter is."""
+    mask = inside
+    has = [np.isfinite(logs) for logs in log_backscatter]  # log(0) = -inf, log(<0) = NaN: no backscatter
+    anywhere = has[0].any("timestep")
+    for more in has[1:]:
+        anywhere = anywhere | more.any("timestep")
+    seen = [(h & mask).sum(("y", "x")) for h in has]
+    gaps = [(~h & anywhere & mask).sum(("y", "x")) for h in has]
+    return {"seen": xr.concat(seen, "timestep"), "gaps": xr.concat(gaps, "timestep")}
 
 
 def check(where: str, groups: list[Group], counts: list[dict[str, np.ndarray]], inside: int) -> None:
