@@ -39,8 +39,8 @@ def open_datacube(path: str | Path, event_date: tuple[str, str] | None = None) -
     store, a truncated store (metadata or an array's folder missing), a chunk file that does not decode,
     labels other than 0/1, and every problem `validate_datacube` finds. An absent chunk file is not a
     problem: zarr reads it as the fill value, and leaves out chunks holding only that by default (what the
-    backscatter must hold is checked where the chips are built). Every chunk of the variables and
-    coordinates the pipeline reads is listed and decoded, one chunk at a time (0.2 s for a 1024 px cube
+    backscatter must hold is checked where the chips are built). Every chunk file of the variables and
+    coordinates the pipeline reads is decoded, one at a time (0.2 s for a 1024 px cube
     of 26 timesteps, 2 s for a 3072 px one: docs/benchmarks.md), so a damaged store fails here, before
     any output is written, and not in the middle of a job.
     """
