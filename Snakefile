@@ -1,6 +1,7 @@
 # Landslide detection reproductions: four papers' experiment grids, tables and figures.
 # `snakemake --cores all` runs the embedded default (config/config.yaml) on synthetic data.
 import sys
+import time
 from pathlib import Path
 
 from snakemake.utils import min_version
@@ -8,6 +9,10 @@ from snakemake.utils import min_version
 from landslides.config import read_config_file
 from landslides.errors import InputError
 from landslides.studies import STUDIES
+from landslides.warnings_summary import print_summary
+
+# Logs modified from now on belong to this run's jobs (the summary printed at the end of the run).
+RUN_STARTED = time.time()
 
 min_version("9.0")
 
@@ -54,3 +59,14 @@ rule all:
     input:
         report_targets(),
     default_target: True
+
+
+# Jobs write their warnings (a scene without CRS, an unsorted datacube, ...) to their logs only; at the end
+# of the run every WARNING line logged by this run's jobs is printed with its log, so that the person at
+# the terminal sees it (landslides/warnings_summary.py).
+onsuccess:
+    print_summary("logs", RUN_STARTED)
+
+
+onerror:
+    print_summary("logs", RUN_STARTED)

@@ -147,11 +147,20 @@ def predict_l4s_folder(model, saved: dict, folder: Path, output: Path, batch_siz
 
     folder = folder / "img" if (folder / "img").is_dir() else folder
     patches = read_folder(folder)
+    _check_bands(f"{folder}: Landslide4Sense patches have", patches.images.shape[1], saved)
     images = normalize(patches.images, _stats(saved, patches.images))
     prob = predict(model, torch.from_numpy(images), batch_size, device).numpy()
     output.mkdir(parents=True, exist_ok=True)
     for patch_id, patch_prob in zip(patches.ids, prob, strict=True):
         write_geotiff(patch_prob, Affine.identity(), None, output / f"image_{patch_id}_probability.tif")
+
+
+def _check_bands(where: str, found: int, saved: dict) -> None:
+    """The input must have one band per channel the model was trained on (a SAR model on a 14-band
+    Landslide4Sense folder would otherwise fail inside the normalization with a broadcasting error)."""
+    if found != len(saved["channels"]):
+        raise InputError(f"{where} {found} bands, the model was trained on {len(saved['channels'])} "
+                         f"({', '.join(saved['channels'][:6])}{', ...' if len(saved['channels']) > 6 else ''})")
 
 
 def predict_raster(model, saved: dict, image_path: Path, output: Path, batch_size: int, device) -> None:
@@ -162,8 +171,7 @@ def predict_raster(model, saved: dict, image_path: Path, output: Path, batch_siz
     except rasterio.errors.RasterioError as err:
         raise InputError(f"{image_path}: not a readable raster ({err})") from err
     with source:
-        if source.count != len(saved["channels"]):
-            raise InputError(f"{image_path}: {source.count} bands, the model was trained on {len(saved['channels'])}")
+        _check_bands(f"{image_path}:", source.count, saved)
         rows = RasterRows(source)
         if saved["normalization"]["mode"] == "separated":  # the raster is a domain of its own
             rows.stats = rows.band_stats(saved["channels"])

@@ -15,6 +15,7 @@ run folder before it trains:
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -124,6 +125,9 @@ def acquire(folder: Path) -> Path:
             continue
         with os.fdopen(fd, "w") as f:
             f.write(f"{os.getpid()}\n")
+        # A job that fails (an InputError's exit 1, a traceback) gives its lock back on the way out, so the
+        # run folder is left as it was found; only a killed process leaves one, which the next job clears.
+        atexit.register(release, lock)
         return lock
 
 

@@ -14,6 +14,8 @@ import struct
 import types
 import zipfile
 
+import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from conftest import serve_folder
@@ -22,7 +24,7 @@ from rasterio.crs import CRS
 from landslides.download import fetch_archive
 from landslides.errors import InputError
 from landslides.jobs import run_job
-from landslides.sar.chips import build_chip_store, write_chip_store
+from landslides.sar.chips import build_chip_store, open_chip_store, write_chip_store
 from landslides.sar.synthetic import write_datacube
 from landslides.sar.validate import open_datacube
 from landslides.scene.reader import read_scene
@@ -31,10 +33,11 @@ from landslides.scene.tiles import split_halves
 
 
 def chip_job(cube_path, out, event):
-    """What the chip-store job does with a local cube: validate it, chip it, write the store."""
+    """What the chip-store job does with a local cube: validate it, chip it, write the store (returned)."""
     cube = open_datacube(cube_path, event_date=event)
     store = build_chip_store(cube, name="hokkaido", event_date=event, chip_size=32)
     write_chip_store(store, out)
+    return store
 
 
 def fails_with(cube_path, out, event, *fragments):
@@ -91,14 +94,194 @@ def test_a_bad_input_ends_the_job_with_one_line(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_missing_chunk_file(tiny_cube_path, tiny_cube_event, work):
-    """The user copied a cube by hand and one chunk file did not make it (or deleted it). zarr would read
-    the chunk as NaN, and the chips there would silently drop out."""
+def timestep_index(cube_path, day):
+    """Position of the acquisition on `day` (YYYYMMDD) in a cube's stored order."""
+    return int(np.flatnonzero(xr.open_zarr(cube_path)["timestep"].dt.strftime("%Y%m%d").values == day)[0])
+
+
+def test_lost_chunk_of_an_averaged_acquisition(tiny_cube_path, tiny_cube_event, work):
+    """The user copied a cube by hand and the chunk file of vv at the first post-event acquisition did not
+    make it. zarr reads it as NaN (an absent chunk is the fill value), so the chips would silently lose the
+    pixels; the acquisition has no backscatter inside the extraction mask, and the message says which."""
     folder, out = work
     cube = copy_cube(tiny_cube_path, folder, "partial.zarr")
-    (cube / "vv" / "3.0.0").unlink()
-    fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "1 of 26 chunk files of 'vv' are missing",
-               "vv/3.0.0")
+    (cube / "vv" / f"{timestep_index(cube, '20180913')}.0.0").unlink()
+    fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "no backscatter inside the extraction mask",
+               "'vv' at 20180913 (after the event)")
+
+
+def test_absent_chunk_of_an_unused_acquisition_is_accepted(tiny_cube_path, tiny_cube_event, work):
+    """An absent chunk file is not damage in itself (zarr reads it as the fill value): a cube whose vv is
+    NaN at an acquisition the chips do not average gives the same chip store as the complete cube."""
+    folder, out = work
+    cube = copy_cube(tiny_cube_path, folder, "gap.zarr")
+    (cube / "vv" / f"{timestep_index(cube, '20180520')}.0.0").unlink()
+    chip_job(cube, out, tiny_cube_event)
+    chip_job(tiny_cube_path, out.with_name("complete.zarr"), tiny_cube_event)
+    assert xr.open_zarr(out).identical(xr.open_zarr(out.with_name("complete.zarr")))
+
+
+def write_like_zarr_default(cube, path, side=32):
+    """A cube written as zarr writes it by default: write_empty_chunks=False leaves out every chunk that
+    holds only the fill value (NaN backscatter, no landslide); 32 x 32 chunks, so some are left out."""
+    cube = cube.copy()
+    for name, var in cube.data_vars.items():
+        var.encoding = {"chunks": tuple(1 if d in ("timestep", "timepair") else side for d in var.dims)}
+        cube[name] = var
+    cube.to_zarr(path, mode="w", zarr_format=2, consolidated=True)
+    return path
+
+
+def test_cube_with_chunks_left_out_by_zarr_is_accepted(tiny_cube_path, tiny_cube_event, work, caplog):
+    """A real cube written with zarr's default write_empty_chunks=False: a quarter without landslides and
+    a quarter where vv is NaN outside the extraction mask have no chunk files. Valid under the zarr
+    specification: accepted, with no warning, and chipped as the complete cube is."""
+    folder, out = work
+    cube = xr.open_zarr(tiny_cube_path).load()
+    cube["landslides"].values[:32, 32:] = 0
+    outside = cube["extraction_mask"].values == 0
+    cube["extraction_mask"].values[32:, 32:] = 0
+    cube["vv"].values[:, 32:, 32:] = np.nan
+    cube["vv"].values[:, outside] = np.nan
+    sparse = write_like_zarr_default(cube, folder / "sparse.zarr")
+    assert not (sparse / "landslides" / "0.1").exists() and not (sparse / "vv" / "0.1.1").exists()
+    write_datacube(cube, folder / "dense.zarr")
+    with caplog.at_level(logging.WARNING):
+        chip_job(sparse, out, tiny_cube_event)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    chip_job(folder / "dense.zarr", out.with_name("dense.zarr"), tiny_cube_event)
+    sparse_store, dense_store = xr.open_zarr(out), xr.open_zarr(out.with_name("dense.zarr"))
+    assert sparse_store["image"].equals(dense_store["image"]) and sparse_store["label"].equals(dense_store["label"])
+
+
+def test_backscatter_partly_missing_after_the_event_warns(tiny_cube_path, tiny_cube_event, work, caplog):
+    """vv is NaN inside the extraction mask in one 32 x 32 block after the event (zarr left the chunks
+    out, or they were lost). The cube is usable, but those pixels drop out of the chips: one warning names
+    the variable and the dates."""
+    folder, out = work
+    cube = xr.open_zarr(tiny_cube_path).load()
+    after = cube["timestep"].values >= np.datetime64("2018-09-07")
+    cube["vv"].values[after, :32, :32] = np.nan
+    sparse = write_like_zarr_default(cube, folder / "holes.zarr")
+    with caplog.at_level(logging.WARNING):
+        chip_job(sparse, out, tiny_cube_event)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"datacube {sparse}" in warning
+    assert "'vv' has no backscatter at 20180913, 20180919, 20181001 (after the event)" in warning
+    assert "leave those pixels out" in warning
+    assert out.exists()
+
+
+def test_backscatter_missing_after_the_event(tiny_cube_path, tiny_cube_event, work):
+    """vv is NaN everywhere after the event (a failed export): with zarr's default writer none of those
+    chunk files exist. Refused before any chip is cut, naming vv and the dates (it used to say only that
+    no chip had valid pixels)."""
+    folder, out = work
+    cube = xr.open_zarr(tiny_cube_path).load()
+    cube["vv"].values[cube["timestep"].values >= np.datetime64("2018-09-07")] = np.nan
+    sparse = write_like_zarr_default(cube, folder / "no_post.zarr")
+    fails_with(sparse, out, tiny_cube_event, f"datacube {sparse}", "no backscatter inside the extraction mask",
+               "'vv' at 20180913, 20180919, 20181001 (after the event)")
+
+
+def test_unsorted_timesteps_are_used_in_time_order(tiny_cube_path, tiny_cube_event, work, caplog):
+    """The user assembled a cube from acquisitions in download order. Before and after are chosen by
+    position, so the chips used to average the wrong acquisitions. The cube is sorted by date, with one
+    warning naming it; the chip store equals the sorted cube's, orbit sequence given per timestep included."""
+    folder, out = work
+    cube = xr.open_zarr(tiny_cube_path).load()
+    order = np.random.default_rng(0).permutation(cube.sizes["timestep"])
+    shuffled = rewrite_cube(tiny_cube_path, folder, "shuffled.zarr", lambda c: None)
+    write_datacube(cube.isel(timestep=order), shuffled)
+    with caplog.at_level(logging.WARNING):
+        store = chip_job(shuffled, out, tiny_cube_event)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"datacube {shuffled}" in warning and "not in time order" in warning
+    reference = chip_job(tiny_cube_path, out.with_name("sorted.zarr"), tiny_cube_event)
+    assert store.attrs["dates_before"] == reference.attrs["dates_before"] == ["20180818", "20180824", "20180905"]
+    assert store.attrs["dates_after"] == reference.attrs["dates_after"]
+    assert store["image"].equals(reference["image"])
+    # The orbit sequence of config/paper.yaml is given in the cube's stored order and follows the sort.
+    orbits = list(cube["sat:orbit_state"].values)
+    with_list = build_chip_store(open_datacube(shuffled, tiny_cube_event), name="hokkaido",
+                                 event_date=tiny_cube_event, chip_size=32, orbit=[orbits[i] for i in order])
+    assert with_list["image"].equals(reference["image"])
+
+
+def test_repeated_timestep(tiny_cube_path, tiny_cube_event, work):
+    """Two acquisitions carry the same date (one downloaded twice, or a date typed by hand): which one is
+    meant cannot be told. Refused, naming the coordinate and the date."""
+    folder, out = work
+
+    def repeat(cube):
+        times = cube["timestep"].values.copy()
+        times[5] = times[4]
+        cube["timestep"] = times
+
+    cube = rewrite_cube(tiny_cube_path, folder, "twice.zarr", repeat)
+    day = f"{pd.Timestamp(xr.open_zarr(tiny_cube_path)['timestep'].values[4]):%Y-%m-%d}"
+    fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "coordinate 'timestep' repeats", day)
+
+
+def test_extraction_mask_without_a_pixel(tiny_cube_path, tiny_cube_event, work):
+    """The extraction mask is all 0 (a mask exported inverted, or its chunk files lost and read as 0)."""
+    folder, out = work
+
+    def clear(cube):
+        cube["extraction_mask"].values[:] = 0
+
+    cube = rewrite_cube(tiny_cube_path, folder, "no_mask.zarr", clear)
+    fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "variable 'extraction_mask' marks no pixel")
+
+
+def test_static_variable_without_values(tiny_cube_path, tiny_cube_event, work):
+    """dem_aspect is NaN everywhere (its chunk files lost, or never computed): no chip has a valid pixel,
+    and the message names the channel instead of only saying so."""
+    folder, out = work
+
+    def erase(cube):
+        cube["dem_aspect"].values[:] = np.nan
+
+    cube = rewrite_cube(tiny_cube_path, folder, "no_aspect.zarr", erase)
+    fails_with(cube, out, tiny_cube_event, f"chip store hokkaido: datacube {cube}: no 32x32 chip with valid "
+               "pixels in the 64x64 cube (no value inside the extraction mask in dem_aspect)")
+
+
+def test_cube_without_variation(tiny_cube_path, tiny_cube_event, work, caplog):
+    """Every input variable holds one value (a placeholder cube): the chip store is written with a warning
+    naming the channels, and training refuses it when it opens the store, with one line."""
+    folder, out = work
+
+    def flatten(cube):
+        for var in ("vv", "vh", "dem", "dem_aspect", "dem_curvature", "dem_slope_radians", "dem_slope_riserun"):
+            cube[var].values[:] = 1.0
+
+    cube = rewrite_cube(tiny_cube_path, folder, "flat.zarr", flatten)
+    with caplog.at_level(logging.WARNING):
+        chip_job(cube, out, tiny_cube_event)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert f"datacube {cube}" in warning and "training will refuse this store" in warning
+    with pytest.raises(InputError) as err:
+        open_chip_store(out)
+    assert str(err.value) == (f"chip store {out}: every channel (vv_before, vv_after, vh_before, vh_after, "
+                              "dem_aspect, dem_slope_radians, dem_curvature) holds a single value over the valid "
+                              "pixels (whole_std is 0); there is nothing to learn from")
+
+
+def test_chip_store_with_one_constant_channel_is_accepted(tiny_cube_path, tiny_cube_event, work, caplog):
+    """A flat DEM derivative is one constant channel among varying ones: a warning, and training may use
+    the store."""
+    folder, out = work
+
+    def flat_curvature(cube):
+        cube["dem_curvature"].values[:] = 0.0
+
+    cube = rewrite_cube(tiny_cube_path, folder, "flat_curvature.zarr", flat_curvature)
+    with caplog.at_level(logging.WARNING):
+        chip_job(cube, out, tiny_cube_event)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "channel(s) dem_curvature hold a single value" in warning and "refuse" not in warning
+    assert open_chip_store(out).sizes["channel"] == 7
 
 
 @pytest.mark.parametrize(("var", "read_as"), [("landslides", "read as landslides"),
@@ -151,7 +334,7 @@ def test_chunk_corrupt_after_the_first(tiny_cube_path, tiny_cube_event, work):
     chunk = cube / "vh" / "5.0.0"
     chunk.write_bytes(chunk.read_bytes()[:40])
     fails_with(cube, out, tiny_cube_event, f"datacube {cube}", "cannot read variable 'vh'",
-               "1 of 26 chunks do not decode", "vh/5.0.0")
+               "1 of 26 chunk files do not decode", "vh/5.0.0")
 
 
 def test_cube_without_landslides(tiny_cube_path, tiny_cube_event, work):
@@ -250,3 +433,52 @@ def test_region_too_small_for_a_validation_split_is_one_line():
     with pytest.raises(InputError, match=r"chip store hokkaido: no chips with landslides in the val split "
                                          r"\(train 3, val 0\)"):
         require_chips(store, chips)
+
+
+@pytest.mark.parametrize(("fill", "said"), [(0, "holds the value 0 at every pixel"),
+                                            ((12, 40, 7), "holds one value per band (12, 40, 7) at every pixel")])
+def test_blank_scene(tmp_path, fill, said):
+    """The ridgei scene is all zeros (an export that wrote no data) or one colour: every study would train
+    on it and write every output, with a validation precision of NaN. Refused when read, before training."""
+    image, label = make_scene(height=16, width=16, seed=0)
+    blank = image.copy(data=np.broadcast_to(np.array(fill, np.uint8).reshape(-1, 1, 1), image.shape).copy())
+    paths = tmp_path / "blank.tif", tmp_path / "blank_label.tif"
+    write_scene(blank, label, *paths)
+    with pytest.raises(InputError) as err:
+        read_scene(*paths)
+    assert str(err.value).startswith(f"{paths[0]}: image {said}; there is nothing to learn from")
+    # One dark band in a scene that varies is data, not a blank image.
+    dark = image.copy(data=image.values.copy())
+    dark.values[2] = 0
+    write_scene(dark, label, tmp_path / "dark.tif", tmp_path / "dark_label.tif")
+    assert read_scene(tmp_path / "dark.tif", tmp_path / "dark_label.tif").image.shape == (3, 16, 16)
+
+
+def write_tile(folder, name, rgb, mask):
+    from PIL import Image
+
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(folder / "images" / f"{name}.png")
+    Image.fromarray(mask).save(folder / "masks" / f"{name}.png")
+
+
+def test_blank_tiles(tmp_path, caplog):
+    """A tile folder whose every image is blank is refused, naming the folder; a folder with some blank
+    tiles among real ones (padding) is read, with one warning naming them."""
+    from landslides.scene.reader import read_tile_folder
+
+    mask = np.zeros((8, 8), np.uint8)
+    mask[:2] = 255
+    for name in ("a", "b"):
+        write_tile(tmp_path / "blank", name, np.zeros((8, 8, 3), np.uint8), mask)
+    with pytest.raises(InputError) as err:
+        read_tile_folder(tmp_path / "blank")
+    assert str(err.value) == (f"{tmp_path / 'blank' / 'images'}: every one of the 2 tile images holds a single "
+                              "value at every pixel (blank); there is nothing to learn from")
+    write_tile(tmp_path / "mixed", "a", np.zeros((8, 8, 3), np.uint8), mask)
+    write_tile(tmp_path / "mixed", "b", np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8), mask)
+    with caplog.at_level(logging.WARNING):
+        assert len(read_tile_folder(tmp_path / "mixed")) == 2
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "1 of 2 tile images are blank" in warning and str(tmp_path / "mixed" / "images" / "a.png") in warning

@@ -94,6 +94,18 @@ def test_lock_of_a_dead_process_is_cleared_and_a_live_workflow_is_refused(tmp_pa
         sleeper.kill()
 
 
+@pytest.mark.parametrize("failure", ["raise ValueError('a bug')", "sys.exit(1)"])
+def test_a_failed_job_gives_its_run_lock_back(tmp_path, failure):
+    """A training job that fails (a traceback, or run_job's exit 1 on bad input) left run.lock behind in
+    its run folder; it is released on the way out."""
+    folder = tmp_path / "run"
+    script = (f"import sys; from pathlib import Path; from landslides import runlock; "
+              f"runlock.acquire(Path({str(folder)!r})); {failure}")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert folder.is_dir() and not (folder / runlock.LOCK_NAME).exists()
+
+
 def test_stale_workflow_locks_are_cleared_only_without_a_live_snakemake(tmp_path):
     locks = tmp_path / ".snakemake" / "locks"
     locks.mkdir(parents=True)

@@ -139,6 +139,16 @@ def test_predict_l4s_folder_and_raster(tmp_path):
         apply_model(path, tmp_path / "scene.tif", tmp_path / "bad.tif", device_name="cpu")
     assert not (tmp_path / "bad.tif").exists()
 
+    # A transfer model (4 SAR channels) on the 14-band Landslide4Sense folder: one line, not a broadcasting
+    # error from the normalization, and no maps.
+    _, path = _save_random(tmp_path, segmentation_spec(TINY_UNET, 4), ["vv_before", "vv_after", "vh_before",
+                                                                         "vh_after"])
+    with pytest.raises(InputError) as err:
+        apply_model(path, tmp_path / "l4s" / "TrainData", tmp_path / "sar_maps", device_name="cpu")
+    assert str(err.value) == (f"{tmp_path / 'l4s' / 'TrainData' / 'img'}: Landslide4Sense patches have 14 bands, "
+                              "the model was trained on 4 (vv_before, vv_after, vh_before, vh_after)")
+    assert not (tmp_path / "sar_maps").exists()
+
 
 @pytest.mark.parametrize("mode", ["train_split", "separated"])
 def test_raster_predicted_in_parts_gives_the_map_of_one_pass(tmp_path, monkeypatch, mode):

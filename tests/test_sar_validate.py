@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
 from landslides.errors import InputError
@@ -73,3 +74,28 @@ def test_deleted_metadata(tmp_path, tiny_cube_path):
     (cube / ".zgroup").unlink()
     with pytest.raises(InputError, match=r"no_meta.zarr"):
         open_datacube(cube)
+
+
+def test_repeated_and_missing_timesteps(hand_cube):
+    """Each acquisition needs a date of its own; unsorted dates are valid (the chip store sorts them)."""
+    times = hand_cube["timestep"].values.copy()
+    times[[3, 6]] = times[[2, 5]]
+    (problem,) = validate_datacube(hand_cube.assign_coords(timestep=times), "cubeX", EVENT)
+    assert problem == ("datacube cubeX: coordinate 'timestep' repeats 2020-01-03 00:00:00, 2020-01-06 00:00:00; "
+                       "each acquisition needs a date of its own (remove the duplicate acquisitions)")
+    times = hand_cube["timestep"].values.copy()
+    times[1] = np.datetime64("NaT")
+    (problem,) = validate_datacube(hand_cube.assign_coords(timestep=times), "cubeX", EVENT)
+    assert "cubeX" in problem and "no date (NaT) at position(s) 1" in problem
+    assert validate_datacube(hand_cube.isel(timestep=[4, 0, 7, 1, 2, 3, 5, 6]), "cubeX", EVENT) == []
+
+
+def test_absent_chunk_files_are_fill_values(tmp_path, tiny_cube_path, tiny_cube_event):
+    """Under the zarr specification an absent chunk file holds the fill value, and zarr's default writer
+    leaves out chunks that hold only that: a cube without some chunk files opens (what the backscatter must
+    hold is the chip store's check), a chunk file that is there but does not decode is refused."""
+    cube = corrupt_copy(tmp_path, tiny_cube_path, "sparse.zarr")
+    (cube / "vv" / "0.0.0").unlink()
+    (cube / "landslides" / "0.0").unlink()
+    ds = open_datacube(cube, event_date=tiny_cube_event)
+    assert np.isnan(ds["vv"].isel(timestep=0).values).all()

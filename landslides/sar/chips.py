@@ -10,6 +10,7 @@ Only 2-D results are ever loaded: the before/after time means are computed chunk
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dask
@@ -19,8 +20,11 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from landslides.errors import InputError
-from landslides.sar.validate import label_problems
+from landslides.sar import coverage
+from landslides.sar.validate import label_problems, timestep_problems
 from landslides.sar.zarr_io import write_zarr_atomic
+
+log = logging.getLogger(__name__)
 
 SAR_CHANNELS = ("vv_before", "vv_after", "vh_before", "vh_after")
 STATIC_CHANNELS = ("dem", "dem_aspect", "dem_slope_radians", "dem_curvature", "dem_slope_riserun")
@@ -50,20 +54,30 @@ def build_chip_store(cube: xr.Dataset, *, name: str, event_date: tuple[str, str]
     unknown = [c for c in channels if c not in ALL_CHANNELS]
     if unknown or not channels:
         raise InputError(f"chip store {name}: unknown channels {unknown} (known: {', '.join(ALL_CHANNELS)})")
-    problems = label_problems(cube, _cube_name(cube, name))
+    source = _cube_name(cube, name)
+    problems = label_problems(cube, source) + timestep_problems(cube, source)
     if problems:
         raise InputError(f"chip store {name}: " + "; ".join(problems))
+    cube, orbit = _in_time_order(cube, source, orbit)
+    inside = cube["extraction_mask"].values > 0
+    if not inside.any():
+        raise InputError(f"chip store {name}: datacube {source}: variable 'extraction_mask' marks no pixel "
+                         "(it holds no 1), so no chip has a valid pixel")
     kept = _orbit_selection(cube, name, orbit, keep_orbit)
     before, after = _before_after(cube, name, kept, event_date, n_looks_before, n_looks_after, skip_last_pre)
-    layers = _channel_layers(cube, channels, before, after)
+    layers = _channel_layers(cube, channels, before, after, inside, f"chip store {name}: datacube {source}")
     stack = np.stack([layers[c] for c in channels])  # (channel, y, x), float32
     finite = np.isfinite(stack)
-    valid = (cube["extraction_mask"].values > 0) & finite.all(axis=0)
+    valid = inside & finite.all(axis=0)
     whole_mean, whole_std = _whole_stats(stack, valid)
     stack[~finite] = 0.0
     label = np.nan_to_num(cube["landslides"].values.astype(np.float32)) > 0
 
-    origins = _chip_origins(valid, chip_size, name)
+    origins = _chip_origins(valid, chip_size)
+    if not origins:
+        raise InputError(f"chip store {name}: datacube {source}: "
+                         + _no_valid_chip(channels, finite, inside, chip_size))
+    _check_variation(channels, whole_std, f"chip store {name}: datacube {source}")
     image = np.stack([stack[:, r:r + chip_size, c:c + chip_size] for r, c in origins])
     labels = np.stack([label[r:r + chip_size, c:c + chip_size] for r, c in origins]).astype(np.uint8)
     valids = np.stack([valid[r:r + chip_size, c:c + chip_size] for r, c in origins]).astype(np.uint8)
@@ -103,6 +117,27 @@ def build_chip_store(cube: xr.Dataset, *, name: str, event_date: tuple[str, str]
     return ds
 
 
+def _in_time_order(cube: xr.Dataset, source: str, orbit) -> tuple[xr.Dataset, object]:
+    """The cube with its timesteps sorted by date (lazily), and an orbit sequence given per timestep
+    permuted with them.
+
+    Before and after are chosen by position, so an unsorted cube would average the wrong acquisitions.
+    Nothing in zarr or CF asks a coordinate to be sorted, and each acquisition carries its own date, so
+    sorting changes no data: the cube is used sorted, with a warning, rather than refused (a real cube is
+    several GB to rewrite). The orbit sequence in the config is read in the cube's stored order.
+    """
+    times = pd.DatetimeIndex(cube["timestep"].values)
+    if times.is_monotonic_increasing:
+        return cube, orbit
+    order = np.argsort(times.values, kind="stable")
+    first = int(np.flatnonzero(np.diff(times.values) < np.timedelta64(0))[0])
+    log.warning("datacube %s: timesteps are not in time order (%s at position %d comes before %s); the chips "
+                "use them sorted by date", source, f"{times[first]:%Y%m%d}", first, f"{times[first + 1]:%Y%m%d}")
+    if orbit is not None and not isinstance(orbit, str) and len(orbit) == len(times):
+        orbit = [orbit[i] for i in order]
+    return cube.isel(timestep=order), orbit
+
+
 def _orbit_selection(cube: xr.Dataset, name: str, orbit, keep_orbit: str) -> np.ndarray:
     """Indices of the timesteps whose orbit direction is kept."""
     n = cube.sizes["timestep"]
@@ -139,15 +174,25 @@ def _before_after(cube, name, kept, event_date, n_before, n_after, skip_last_pre
     return before, after
 
 
-def _channel_layers(cube: xr.Dataset, channels, before, after) -> dict[str, np.ndarray]:
-    """The requested channels as 2-D float32 arrays; SAR means of log backscatter computed lazily."""
-    lazy = {}
+def _channel_layers(cube: xr.Dataset, channels, before, after, inside: np.ndarray, where: str
+                    ) -> dict[str, np.ndarray]:
+    """The requested channels as 2-D float32 arrays; SAR means of log backscatter computed lazily, in the
+    same pass as the check that the backscatter is there inside the mask (`coverage`, messages start with
+    `where`)."""
+    lazy, counts, groups = {}, [], []
     for pol in ("vv", "vh"):
+        used, averaged = [], []
         for when, idx in (("before", before), ("after", after)):
             if f"{pol}_{when}" in channels:
                 logs = np.log(cube[pol].isel(timestep=list(idx)))
                 lazy[f"{pol}_{when}"] = logs.mean("timestep").astype(np.float32)
-    (computed,) = dask.compute(lazy)
+                used += [(t, when) for t in idx]
+                averaged.append(logs)
+        if used:
+            counts.append(coverage.lazy_counts(averaged, cube["extraction_mask"] > 0))
+            groups.append(coverage.Group(pol, [_day(cube, t) for t, _ in used], [w for _, w in used]))
+    computed, counts = dask.compute(lazy, counts)
+    coverage.check(where, groups, counts, int(inside.sum()))
     layers = {k: np.asarray(v.values if hasattr(v, "values") else v) for k, v in computed.items()}
     for c in channels:
         if c in STATIC_CHANNELS:
@@ -163,7 +208,7 @@ def _whole_stats(stack: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.n
     return values.mean(axis=1), values.std(axis=1)
 
 
-def _chip_origins(valid: np.ndarray, size: int, name: str) -> list[tuple[int, int]]:
+def _chip_origins(valid: np.ndarray, size: int) -> list[tuple[int, int]]:
     """Top-left pixels of non-overlapping chips from the top-left corner that hold a valid pixel.
 
     In the authors' order: xbatcher's BatchGenerator(ds, {'x': 128, 'y': 128}) walks x in the outer loop
@@ -173,9 +218,27 @@ def _chip_origins(valid: np.ndarray, size: int, name: str) -> list[tuple[int, in
     h, w = valid.shape
     origins = [(r, c) for c in range(0, w - size + 1, size) for r in range(0, h - size + 1, size)
                if valid[r:r + size, c:c + size].any()]
-    if not origins:
-        raise InputError(f"chip store {name}: no {size}x{size} chip with valid pixels in a {h}x{w} cube")
     return origins
+
+
+def _no_valid_chip(channels, finite: np.ndarray, inside: np.ndarray, size: int) -> str:
+    """Why no chip holds a valid pixel: the channels without a value inside the extraction mask, or none
+    of its pixels with a value in every channel."""
+    h, w = inside.shape
+    empty = [c for c, ok in zip(channels, finite, strict=True) if not ok[inside].any()]
+    why = (f"no value inside the extraction mask in {', '.join(empty)}" if empty
+           else "no pixel inside the extraction mask has a value in every channel")
+    return f"no {size}x{size} chip with valid pixels in the {h}x{w} cube ({why})"
+
+
+def _check_variation(channels, whole_std: np.ndarray, where: str) -> None:
+    """Warn about channels that hold one value over the valid pixels. A single one (a flat DEM derivative)
+    is usable, normalization leaves it unscaled; a store where all are is refused when training opens it
+    (`open_chip_store`), which is where it stops being usable."""
+    constant = [c for c, s in zip(channels, whole_std, strict=True) if not s > 0]
+    if constant:
+        log.warning("%s: channel(s) %s hold a single value over the valid pixels%s", where, ", ".join(constant),
+                    "; training will refuse this store" if len(constant) == len(channels) else "")
 
 
 def _no_landslide_message(cube: xr.Dataset, name: str, label: np.ndarray, chip_size: int) -> str:
@@ -311,9 +374,23 @@ def open_chip_store(path: str | Path) -> xr.Dataset:
                 ds[var].isel({d: slice(0, 1) for d in ds[var].dims}).load()
             except Exception as err:  # codec and store errors vary by zarr version
                 problems.append(f"cannot read variable {var!r} ({_one_line(err)})")
+    if not problems:
+        problems = _signal_problems(ds)
     if problems:
         raise InputError(f"chip store {path}: " + "; ".join(problems))
     return ds
+
+
+def _signal_problems(ds: xr.Dataset) -> list[str]:
+    """A store must hold a valid pixel and a channel that varies over the valid pixels, or training has
+    nothing to learn from; its whole-region statistics (a few numbers) tell without reading the chips."""
+    std = ds["whole_std"].values
+    if np.isnan(std).all():
+        return ["no valid pixel in any chip (whole_std is NaN)"]
+    if not (std > 0).any():
+        return [f"every channel ({', '.join(map(str, ds['channel'].values))}) holds a single value over the "
+                "valid pixels (whole_std is 0); there is nothing to learn from"]
+    return []
 
 
 def _one_line(err: Exception) -> str:

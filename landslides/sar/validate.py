@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from landslides.errors import InputError
-from landslides.sar.zarr_io import missing_chunks, undecodable_chunks
+from landslides.sar.zarr_io import undecodable_chunks
 
 # Variables the pipeline reads, with their dimensions. The interferometric timepair variables exist in
 # the real cubes too, but nothing downstream reads them, so a cube without them is still usable.
@@ -36,9 +36,11 @@ def open_datacube(path: str | Path, event_date: tuple[str, str] | None = None) -
     """Open the zarr cube at `path` lazily (dask, the store's chunks) and validate it.
 
     Raises InputError with one line naming the cube for a missing path, a folder that is not a zarr
-    store, a truncated store (metadata or chunk files missing), a chunk that does not decode, labels
-    other than 0/1, and every problem `validate_datacube` finds. Every chunk of the variables and
-    coordinates the pipeline reads is listed and decoded, one chunk at a time (0.2 s for a 1024 px cube
+    store, a truncated store (metadata or an array's folder missing), a chunk file that does not decode,
+    labels other than 0/1, and every problem `validate_datacube` finds. An absent chunk file is not a
+    problem: zarr reads it as the fill value, and leaves out chunks holding only that by default (what the
+    backscatter must hold is checked where the chips are built). Every chunk file of the variables and
+    coordinates the pipeline reads is decoded, one at a time (0.2 s for a 1024 px cube
     of 26 timesteps, 2 s for a 3072 px one: docs/benchmarks.md), so a damaged store fails here, before
     any output is written, and not in the middle of a job.
     """
@@ -86,9 +88,32 @@ def validate_datacube(ds: xr.Dataset, name: str, event_date: tuple[str, str] | N
         if not np.issubdtype(ds["timestep"].dtype, np.datetime64):
             problems.append(f"datacube {name}: coordinate 'timestep' has dtype {ds['timestep'].dtype}, "
                             "expected datetime64")
-        elif event_date is not None:
-            problems.extend(_event_problems(ds, name, event_date))
+        else:
+            dates = timestep_problems(ds, name)
+            problems.extend(dates)
+            if event_date is not None and not dates:  # NaT would make the time range NaT too
+                problems.extend(_event_problems(ds, name, event_date))
     return problems
+
+
+def timestep_problems(ds: xr.Dataset, name: str) -> list[str]:
+    """Every acquisition needs a date of its own: a missing (NaT) or repeated timestep leaves no way to
+    tell which image is meant. Unsorted timesteps are fine here; the chip store sorts them."""
+    times = pd.DatetimeIndex(ds["timestep"].values)
+    if times.hasnans:
+        where = np.flatnonzero(times.isna())
+        return [f"datacube {name}: coordinate 'timestep' has no date (NaT) at position(s) "
+                f"{_listed(where.tolist())}; every acquisition needs one"]
+    repeated = times[times.duplicated()].unique()
+    if len(repeated):
+        days = [f"{t:%Y-%m-%d %H:%M:%S}" for t in repeated]
+        return [f"datacube {name}: coordinate 'timestep' repeats {_listed(days)}; each acquisition needs a "
+                "date of its own (remove the duplicate acquisitions)"]
+    return []
+
+
+def _listed(items: list, shown: int = 4) -> str:
+    return ", ".join(str(i) for i in items[:shown]) + (f", ... ({len(items)} in all)" if len(items) > shown else "")
 
 
 def _event_problems(ds: xr.Dataset, name: str, event_date: tuple[str, str]) -> list[str]:
@@ -127,24 +152,17 @@ def _missing_metadata(path: Path) -> list[str]:
 
 
 def _chunk_problems(ds: xr.Dataset, path: Path, name: str) -> list[str]:
-    """Every chunk file of the required variables and coordinates must exist and decode.
+    """Every array the pipeline reads must have its folder, and every chunk file in it must decode.
 
-    zarr reads a missing chunk as the fill value (NaN backscatter, no landslide), so a deleted chunk would
-    silently drop chips; presence is checked by listing the folders. Then each chunk is decoded, one at a
-    time, which catches a store truncated after its first chunks (a cut download, a full disk).
+    A chunk file that is absent is not checked: under the zarr specification it holds the fill value,
+    and zarr's default writer leaves such chunks out. Decoding each file, one at a time, catches a store
+    truncated after its first chunks (a cut download, a full disk).
     """
     arrays = [a for a in (*REQUIRED_VARS, *REQUIRED_COORDS) if a in ds.variables]
-    # Consolidated metadata can list an array whose folder is gone; zarr would read it as all fill values.
+    # Consolidated metadata can list an array whose folder (and its .zarray) is gone: not an array any
+    # more under the specification, though zarr would read it as all fill values.
     problems = [f"datacube {name}: truncated store, the folder of {a!r} is missing" for a in arrays
                 if not (path / a).is_dir()]
-    if problems:
-        return problems
-    for array in arrays:
-        missing, total = missing_chunks(path, array)
-        if missing:
-            shown = ", ".join(f"{array}/{key}" for key in missing[:3]) + (", ..." if len(missing) > 3 else "")
-            problems.append(f"datacube {name}: incomplete store, {len(missing)} of {total} chunk files of "
-                            f"{array!r} are missing ({shown}); zarr would silently read them as fill values")
     if problems:
         return problems
     for array in arrays:
@@ -152,7 +170,7 @@ def _chunk_problems(ds: xr.Dataset, path: Path, name: str) -> list[str]:
         if bad:
             key, err = bad[0]
             problems.append(f"datacube {name}: cannot read variable {array!r}, {len(bad)} of {total} "
-                            f"chunks do not decode (first {array}/{key}: {_one_line(err)})")
+                            f"chunk files do not decode (first {array}/{key}: {_one_line(err)})")
     return problems
 
 

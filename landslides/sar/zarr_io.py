@@ -1,11 +1,14 @@
-"""Atomic zarr writes (a store is either complete at its path or absent, never half-written), and checks
-that every chunk of an array of a local store is present and decodes."""
+"""Atomic zarr writes (a store is either complete at its path or absent, never half-written), and a check
+that every chunk file of an array of a local store decodes.
+
+A chunk file that is absent is not damage: the zarr specification reads it as the fill value, and zarr
+leaves out chunks that hold only the fill value by default (`write_empty_chunks=False`). Whether the data
+hold what the pipeline needs is checked on the values (`landslides.sar.chips`), not on the files."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,16 +17,14 @@ import xarray as xr
 
 from landslides.files import atomic_dir
 
-METADATA_FILES = (".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json")
-
 
 def write_zarr_atomic(ds: xr.Dataset, path: str | Path) -> None:
     """Write `ds` to a temporary sibling `<path>.tmp-<pid>`, then move it onto `path` (`files.atomic_dir`).
 
     zarr format 2: the real cubes use it, and fixed-width unicode coordinates (orbit states, split names)
     have no stable zarr-v3 encoding in zarr-python 3.1. Chunking comes from each variable's encoding.
-    Every chunk is written, even one that holds only the fill value (zarr-python 3 skips those by default),
-    so that a missing chunk file always means a damaged store (`missing_chunks`).
+    Every chunk is written, even one that holds only the fill value; a store written with zarr's default
+    (`write_empty_chunks=False`), which leaves those out, reads the same and is accepted as well.
     """
     with atomic_dir(path) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, write_empty_chunks=True)
@@ -54,28 +55,13 @@ def chunk_grid(store: Path, array: str) -> tuple[tuple[int, ...], tuple[int, ...
     return tuple(shape), tuple(chunks), keys
 
 
-def missing_chunks(store: Path, array: str) -> tuple[list[str], int]:
-    """(keys of the absent chunk files, number of chunks) of an array of a local zarr store.
-
-    zarr reads an absent chunk as the fill value without complaint, so a deleted or never-copied chunk
-    file would pass for no-data pixels. Only the folder is listed; no chunk is read.
-    """
-    folder = Path(store) / array
-    _, _, expected = chunk_grid(store, array)
-    present = {
-        os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
-        for root, _, files in os.walk(folder) for name in files if name not in METADATA_FILES
-    }
-    return [key for key in expected if key not in present], len(expected)
-
-
 def undecodable_chunks(store: Path, array: str) -> tuple[list[tuple[str, Exception]], int]:
     """(key and error of every chunk that does not decode, number of chunks) of an array of a local store.
 
     Streams: one chunk in memory at a time. A zarr-2 chunk file is decoded directly with the array's
     compressor and filters and must give exactly one chunk's bytes (about 10 times faster than going
     through zarr, which costs about 1 ms a call); a zarr-3 array is read chunk by chunk through zarr.
-    Absent chunks are not errors here (see `missing_chunks`).
+    Absent chunk files are not errors: they read as the fill value.
     """
     folder = Path(store) / array
     if (folder / ".zarray").is_file():

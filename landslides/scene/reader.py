@@ -98,7 +98,21 @@ def read_tile_folder(folder, *, image_dir: str = "images", mask_dir: str = "mask
         if stem not in masks:
             raise InputError(f"{image_path}: image has no mask with the same name in {folder / mask_dir}")
         tiles.append(_read_tile(stem, image_path, masks[stem]))
+    _check_tile_variation(tiles, folder / image_dir)
     return tiles
+
+
+def _check_tile_variation(tiles: list[Tile], where: Path) -> None:
+    """Blank tiles (one value at every pixel) teach nothing: all blank is refused, some blank is a warning
+    (a dataset may pad its grid with them)."""
+    blank = [tile for tile in tiles if is_constant(tile.image)]
+    if blank and len(blank) == len(tiles):
+        raise InputError(f"{where}: every one of the {len(tiles)} tile images holds a single value at every "
+                         "pixel (blank); there is nothing to learn from")
+    if blank:
+        shown = ", ".join(str(tile.image_path) for tile in blank[:3]) + (", ..." if len(blank) > 3 else "")
+        log.warning("%s: %d of %d tile images are blank (one value at every pixel): %s", where, len(blank),
+                    len(tiles), shown)
 
 
 def _tile_files(directory: Path) -> dict[str, Path]:
@@ -188,7 +202,24 @@ def _check_image(image: np.ndarray, nodata, path: Path) -> np.ndarray:
             raise InputError(
                 f"{path}: {missing} pixels equal the nodata value {nodata}; fill or crop them first"
             )
+    if image[0].size > 1 and is_constant(image):  # a single pixel is too small, which the split says
+        raise InputError(f"{path}: image holds {_single_values(image)} at every pixel; there is nothing to "
+                         "learn from (an empty export or the wrong file?)")
     return image
+
+
+def is_constant(image: np.ndarray) -> bool:
+    """True when every band holds one value over the whole (band, y, x) image: no pixel differs from
+    another, so a model can learn nothing from it (an all-zero export, a blank tile)."""
+    # min/max per band allocate nothing (a full-size comparison would double a large scene's memory), and
+    # a scene with data stops at its first band. NaN never gets here (refused before).
+    return all(band.min() == band.max() for band in image)
+
+
+def _single_values(image: np.ndarray) -> str:
+    """'the value 0' or 'one value per band (12, 40, 7)' for a constant image."""
+    values = [f"{v:g}" for v in image.reshape(image.shape[0], -1)[:, 0].tolist()]
+    return f"the value {values[0]}" if len(set(values)) == 1 else f"one value per band ({', '.join(values)})"
 
 
 def _label_to_binary(label: np.ndarray, path: Path) -> np.ndarray:
