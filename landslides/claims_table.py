@@ -174,11 +174,17 @@ def arm_run_metrics(runs: list[Run], arm: Arm, metric: str) -> np.ndarray:
 
 # ---- one row per comparison ----
 
+def comparison_text(arm: Arm, baseline: Arm, scope: str) -> str:
+    """'A vs B (size 5)', or 'ensemble (round 2 vs 1)' where the arms differ only by the stepped parameter."""
+    text = arm.label if arm.label == baseline.label else f"{arm.label} vs {baseline.label}"
+    return f"{text} ({scope})" if scope else text
+
+
 def compare(claim: Claim, scope: str, arm: Arm, baseline: Arm, published, runs: list[Run], data: str,
             draws: int = DRAWS) -> dict:
     arm_runs, base_runs = select(runs, arm.params), select(runs, baseline.params)
     row = {"study": claim.study, "data": data, "claim_id": claim.id, "claim": claim.text, "where": claim.where,
-           "comparison": f"{arm.label} vs {baseline.label}" + (f" ({scope})" if scope else ""),
+           "comparison": comparison_text(arm, baseline, scope),
            "split": arm.split if arm.split == baseline.split else f"{arm.split} vs {baseline.split}",
            "metric": claim.metric, "direction": "higher" if claim.direction > 0 else "lower",
            "published": published, "note": claim.note}
@@ -297,3 +303,47 @@ def study_summary(frame: pd.DataFrame, study: str) -> str:
     counts = [f"{int((verdicts == v).sum())} {v}" for v in (effects.SUPPORTED, effects.CONTRADICTED,
                                                             effects.INCONCLUSIVE, NOT_RUN) if (verdicts == v).any()]
     return f"{', '.join(counts)} of {len(verdicts)} comparisons"
+
+
+# ---- the forest plot ----
+
+VERDICT_COLORS = {effects.SUPPORTED: "#1b9e77", effects.CONTRADICTED: "#d95f02", effects.INCONCLUSIVE: "#555555"}
+
+
+def forest_plot(frame: pd.DataFrame, png: str | Path, pdf: str | Path, footer: str = "") -> None:
+    """One row per comparison: our effect with its 95 % interval (colored by verdict) and the paper's effect.
+    One panel per study and metric, each with its own x axis (AUPRC, F1 and pixel counts share no unit)."""
+    from landslides.plots import add_footer, plt, save_figure  # matplotlib only where a figure is drawn
+
+    shown = frame[frame["verdict"] != NOT_RUN]
+    groups = list(shown.groupby(["study", "metric"], sort=False)) or [(("", ""), shown)]
+    heights = [max(len(rows), 1) + 1.2 for _, rows in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(8.5, 0.32 * sum(heights) + 0.6),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, ((study, metric), rows) in zip(axes[:, 0], groups, strict=True):
+        y = np.arange(len(rows))[::-1]
+        for yi, (_, row) in zip(y, rows.iterrows(), strict=True):
+            color = VERDICT_COLORS.get(row["verdict"], "#555555")
+            if np.isfinite(row["ci_low"]):
+                ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2)
+            ax.plot(row["reproduced"], yi, "o", color=color, ms=5)
+            if row["published"] is not None and pd.notna(row["published"]):
+                ax.plot(row["published"], yi, "D", mfc="none", mec="black", ms=6)
+        ax.axvline(0, color="#999999", lw=0.8, ls="--")
+        ax.set_yticks(y, [_wrap(row["comparison"]) for _, row in rows.iterrows()], fontsize=7)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_title(f"{study}: {metric} (effect = arm - baseline)", fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=f"ours, {v}") for v, c in VERDICT_COLORS.items()]
+    handles.append(plt.Line2D([], [], ls="none", marker="D", mfc="none", mec="black", label="paper"))
+    axes[0, 0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.08), ncol=4,
+                      frameon=False)
+    fig.tight_layout()
+    add_footer(fig, footer)
+    save_figure(fig, png, pdf)
+
+
+def _wrap(text: str, width: int = 48) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)[:3])

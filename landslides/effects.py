@@ -24,6 +24,7 @@ says nothing of seed-to-seed variation; `seeds_needed` then is unknown (no seed 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -76,6 +77,14 @@ def bootstrap_effect(arm: np.ndarray, baseline: np.ndarray, metric: Metric, *, p
     if paired_samples and arm.shape[1] != baseline.shape[1]:
         raise ValueError(f"paired samples need equal sample counts, got {arm.shape[1]} and {baseline.shape[1]}")
     rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        # A resample can leave a metric undefined in every seed (no positive pixel drawn): NaN, left out below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _bootstrap(arm, baseline, metric, paired_seeds, paired_samples, draws, rng)
+
+
+def _bootstrap(arm: np.ndarray, baseline: np.ndarray, metric: Metric, paired_seeds: bool, paired_samples: bool,
+               draws: int, rng: np.random.Generator) -> Effect:
     effect = float(np.nanmean(full_metrics(arm, metric)) - np.nanmean(full_metrics(baseline, metric)))
     w_arm = sample_weights(rng, draws, arm.shape[1])
     w_base = w_arm if paired_samples else sample_weights(rng, draws, baseline.shape[1])
@@ -85,6 +94,9 @@ def bootstrap_effect(arm: np.ndarray, baseline: np.ndarray, metric: Metric, *, p
     both = _seed_mean(m_arm, v_arm) - _seed_mean(m_base, v_base)
     samples_only = np.nanmean(m_arm, axis=1) - np.nanmean(m_base, axis=1)
     low, high = _interval(both)
+    if arm.shape[:2] == (1, 1) and baseline.shape[:2] == (1, 1):
+        # One run per arm and no per-sample data: nothing to resample, no interval (not a zero-width one).
+        low = high = math.nan
     return Effect(effect=effect, low=low, high=high, se=_sd(both), se_samples=_sd(samples_only),
                   seeds=int(min(arm.shape[0], baseline.shape[0])), paired_seeds=paired_seeds,
                   paired_samples=paired_samples)
