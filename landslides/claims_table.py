@@ -266,7 +266,7 @@ def printed_claims(frame: pd.DataFrame) -> pd.DataFrame:
             f"{_effect(row['reproduced'], digits)} [{_effect(row['ci_low'], digits)}, "
             f"{_effect(row['ci_high'], digits)}]")
         published = row["published"]
-        rows.append({"study": row["study"], "claim": f"“{row['claim']}” ({row['where']})",
+        rows.append({"study": row["study"], "data": row["data"], "claim": f"“{row['claim']}” ({row['where']})",
                      "comparison": row["comparison"], "metric": f"{row['metric']} ({row['split']}), "
                                                                 f"{row['direction']} claimed",
                      "paper": NOT_REPORTED if published is None or pd.isna(published) else _effect(published, digits),
@@ -292,9 +292,28 @@ def markdown(frame: pd.DataFrame, data_lines: dict[str, str]) -> str:
     printed = printed_claims(frame)
     text = ["# Does the reproduction support each paper's claims?", ""]
     for study in dict.fromkeys(frame["study"]):
-        text += [f"## {study}: {PAPERS[study]}", "", data_lines.get(study, ""), "",
-                 markdown_table(printed[printed["study"] == study].drop(columns="study")), ""]
+        kind = frame.loc[frame["study"] == study, "data"].iloc[0]
+        text += [f"## {study}: {PAPERS[study]} (data: {kind})", "", data_lines.get(study, ""), "",
+                 markdown_table(printed[printed["study"] == study].drop(columns=["study", "data"])), ""]
     return "\n".join(text + [NOTE, ""])
+
+
+def write_claims(frame: pd.DataFrame, data_lines: dict[str, str], stem: str | Path, png: str | Path,
+                 pdf: str | Path, html_path: str | Path) -> None:
+    """stem.csv (raw numbers), stem.md (one section per study), stem.tex, the report page and the forest plot."""
+    from landslides.report import html_page, markdown_to_html, write_latex
+
+    stem = Path(stem)
+    frame.to_csv(stem.with_suffix(".csv"), index=False)
+    text = markdown(frame, data_lines)
+    stem.with_suffix(".md").write_text(text)
+    title = "Does the reproduction support each paper's claims?"
+    data = " ".join(dict.fromkeys(data_lines[study] for study in dict.fromkeys(frame["study"]) if study in data_lines))
+    write_latex(printed_claims(frame), stem.with_suffix(".tex"), caption=f"{title} {NOTE} {data}")
+    Path(html_path).write_text(html_page("Claims", markdown_to_html(text)))
+    footer = (f"{data}\nDot and bar: our effect and its 95 % interval, colored by verdict; diamond: the paper's "
+              "effect. The interval covers seeds and test samples (one seed: test samples only; ridgei: seeds only).")
+    forest_plot(frame, png, pdf, footer)
 
 
 def study_summary(frame: pd.DataFrame, study: str) -> str:
@@ -347,3 +366,18 @@ def _wrap(text: str, width: int = 48) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width)[:3])
+
+
+def introduction_section(frame: pd.DataFrame) -> str:
+    """The report's opening page: a line per study with its verdict counts and data source (reStructuredText)."""
+    lines = ["Claims", "------", ""]
+    if frame.empty:
+        return "\n".join(lines + ["No study of this run has claims to test.", ""])
+    for study in dict.fromkeys(frame["study"]):
+        kind = frame.loc[frame["study"] == study, "data"].iloc[0]
+        warn = " (SYNTHETIC data: checks the pipeline, not the paper)" if "synthetic" in kind or kind == "twin" else ""
+        lines.append(f"- ``{study}`` ({PAPERS[study].split(',')[0]}; data: {kind}{warn}): "
+                     f"{study_summary(frame, study)}")
+    lines += ["", "Each claim in the paper's words, with this run's effect, 95 % interval and verdict: *1 Overview*, "
+              "``claims.html`` and the forest plot; files ``results/tables/claims.*``.", ""]
+    return "\n".join(lines)
