@@ -1,32 +1,14 @@
 # The claims table (issue #30): each paper's claims (landslides/claims.py) tested on the runs the studies already
 # produced: effect, 95 % interval (paired two-way bootstrap over seeds and test chips/patches), verdict, seeds
 # needed. A table job: it reads metrics.json and the predictions written beside them, and trains nothing.
-# Included by report.smk (after report_common.smk: REPORT_CATEGORIES, study_source).
+# Included by report.smk (after report_common.smk: REPORT_CATEGORIES, study_source); helpers in claims_common.smk.
+
+
+include: "claims_common.smk"
 
 
 localrules:
     claims_table,
-
-
-CLAIMS_TABLE = "results/tables/claims"
-CLAIMS_FIGURE = "results/figures/claims"
-CLAIMS_PAGE = "results/report/claims.html"
-
-
-def claims_runs():
-    """study -> the metrics.json files its claims read: its runs, and refine's round ensembles."""
-    runs = {study: list(STUDY_OUTPUTS[study]["runs"]) for study in enabled_studies()}
-    if "refine" in runs:
-        runs["refine"] += refine_plan.round_files(REFINE, "metrics.json")
-    return runs
-
-
-def claims_data_kind(study):
-    """synthetic, twin (the synthetic generators at the real data's scale, config/twin.yaml) or real."""
-    synthetic = [source.get("source") == "synthetic" for source in STUDY_OUTPUTS[study]["datasets"].values()]
-    if synthetic and all(synthetic):
-        return "twin" if "twin" in str(config.get("output_dir", "")) else "synthetic"
-    return "partly synthetic" if any(synthetic) else "real"
 
 
 rule claims_table:

@@ -52,8 +52,3 @@ def report_targets():
         targets += [f"{stem}.{ext}" for stem in STUDY_OUTPUTS[study]["figures"].values() for ext in ("png", "pdf")]
     return targets + claims_targets()
 
-
-def claims_targets():
-    """The claims table, its report page and its forest plot (workflow/rules/claims.smk)."""
-    return [f"{CLAIMS_TABLE}.{ext}" for ext in ("csv", "md", "tex")] + [CLAIMS_PAGE, f"{CLAIMS_FIGURE}.png",
-                                                                       f"{CLAIMS_FIGURE}.pdf"]
