@@ -1,10 +1,7 @@
 # The claims table (issue #30): each paper's claims (landslides/claims.py) tested on the runs the studies already
 # produced: effect, 95 % interval (paired two-way bootstrap over seeds and test chips/patches), verdict, seeds
 # needed. A table job: it reads metrics.json and the predictions written beside them, and trains nothing.
-# Included by report.smk (after report_common.smk: REPORT_CATEGORIES, study_source); helpers in claims_common.smk.
-
-
-include: "claims_common.smk"
+# Included by report.smk after report_common.smk (REPORT_CATEGORIES, study_source) and claims_common.smk (helpers).
 
 
 localrules:

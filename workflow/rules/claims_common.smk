@@ -1,4 +1,4 @@
-# Helpers of rule claims_table (workflow/rules/claims.smk): its file names, the runs it reads, each study's data kind
+# Helpers of the claims table job (workflow/rules/claims.smk): its file names, the runs it reads, each study's data kind
 # and the targets report_targets() adds.
 
 CLAIMS_TABLE = "results/tables/claims"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 
 include: "report_common.smk"
+include: "claims_common.smk"
 include: "claims.smk"
 
 
