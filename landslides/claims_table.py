@@ -9,6 +9,7 @@ only, from their metrics.json; the table says which."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, replace
@@ -142,15 +143,24 @@ def arm_samples(runs: list[Run], arm: Arm, metric: str) -> tuple[np.ndarray, np.
     ids, features = None, []
     for run in runs:
         path = predictions_file(run)
-        split = read_predictions(path).get(arm.split) if path else None
-        if split is None or "label" not in split:
+        found = run_features(str(path), arm.split, metric, arm.predict_nothing) if path else None
+        if found is None:
             return None
-        run_ids, run_features = sample_features(split, metric, arm.predict_nothing)
+        run_ids, run_features_ = found
         if ids is not None and not np.array_equal(ids, run_ids):
             return None
         ids = run_ids
-        features.append(run_features)
+        features.append(run_features_)
     return ids, np.stack(features)
+
+
+@functools.lru_cache(maxsize=256)
+def run_features(path: str, split: str, metric: str, predict_nothing: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """sample_features of one run's predictions file, read once per claim metric (claims share runs)."""
+    data = read_predictions(path).get(split)
+    if data is None or "label" not in data:
+        return None
+    return sample_features(data, metric, predict_nothing)
 
 
 def run_metric(run: Run, arm: Arm, metric: str) -> float:
@@ -187,7 +197,7 @@ def compare(claim: Claim, scope: str, arm: Arm, baseline: Arm, published, runs: 
            "comparison": comparison_text(arm, baseline, scope),
            "split": arm.split if arm.split == baseline.split else f"{arm.split} vs {baseline.split}",
            "metric": claim.metric, "direction": "higher" if claim.direction > 0 else "lower",
-           "published": published, "note": claim.note}
+           "published": None if published is None else round(published, 6), "note": claim.note}
     if not arm_runs or not base_runs:
         return {**row, "verdict": NOT_RUN, "interval": "", "seeds": 0, "samples": ""}
     seed_ids = [run.seed for run in arm_runs], [run.seed for run in base_runs]
@@ -375,8 +385,8 @@ def introduction_section(frame: pd.DataFrame) -> str:
         return "\n".join(lines + ["No study of this run has claims to test.", ""])
     for study in dict.fromkeys(frame["study"]):
         kind = frame.loc[frame["study"] == study, "data"].iloc[0]
-        warn = " (SYNTHETIC data: checks the pipeline, not the paper)" if "synthetic" in kind or kind == "twin" else ""
-        lines.append(f"- ``{study}`` ({PAPERS[study].split(',')[0]}; data: {kind}{warn}): "
+        warn = ", checks the pipeline, not the paper" if "synthetic" in kind or kind == "twin" else ""
+        lines.append(f"- ``{study}`` ({PAPERS[study].split(',')[0]}; data: **{kind}**{warn}): "
                      f"{study_summary(frame, study)}")
     lines += ["", "Each claim in the paper's words, with this run's effect, 95 % interval and verdict: *1 Overview*, "
               "``claims.html`` and the forest plot; files ``results/tables/claims.*``.", ""]
