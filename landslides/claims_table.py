@@ -204,7 +204,8 @@ def compare(claim: Claim, scope: str, arm: Arm, baseline: Arm, published, runs: 
     paired_seeds = seed_ids[0] == seed_ids[1]
     arm_data, base_data = arm_samples(arm_runs, arm, claim.metric), arm_samples(base_runs, baseline, claim.metric)
     if arm_data is not None and base_data is not None:
-        paired_samples = np.array_equal(arm_data[0], base_data[0])
+        # The same ids in two splits are different chips (ids number each region's store): pair within a split only.
+        paired_samples = arm.split == baseline.split and np.array_equal(arm_data[0], base_data[0])
         arm_x, base_x = arm_data[1], base_data[1]
         samples = str(arm_x.shape[1]) if paired_samples else f"{arm_x.shape[1]} vs {base_x.shape[1]}"
         interval = "seeds and test samples" if min(len(arm_runs), len(base_runs)) > 1 else \
