@@ -15,7 +15,14 @@ set is one shared source of error, and a hierarchical draw (new chips within eac
 each seed had its own test set. Where the two arms share their seeds (the same seed ids) the same seed draw
 is used for both, and where they share their test samples (the same ids) the same sample draw: the
 effect's interval then holds neither the common seed effect nor the difficulty of particular chips, as a
-paired test should. The interval is the percentile interval of the bootstrapped mean effect over seeds.
+paired test should.
+
+The interval is the percentile interval of the bootstrapped mean effect over seeds, with a small-sample
+correction of its seed part: the bootstrap of a mean of S seeds has (S-1)/S of its variance and the normal
+quantile where S seeds call for Student's t with S-1 degrees of freedom, so in every draw the deviation that
+the seed resampling adds (at that draw's samples) is scaled by sqrt(S/(S-1)) t(S-1)/z. Without it the interval
+covered a known effect in 85 % of simulated experiments with 2 and 4 seeds; with it 96-100 % (2 seeds: wide,
+t with one degree of freedom) and 95-98 % with 4 and 8 seeds (tests/test_claims.py).
 
 With one seed per arm the seed draw is the identity: the interval holds the test-sample variation only and
 says nothing of seed-to-seed variation; `seeds_needed` then is unknown (no seed variance to extrapolate).
@@ -29,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 Metric = Callable[[np.ndarray], np.ndarray]
 
@@ -43,8 +51,9 @@ class Effect:
     effect: float           # mean over seeds of metric(arm) - metric(baseline), on the full test set
     low: float              # 95 % percentile interval of the bootstrapped effect
     high: float
-    se: float               # bootstrap standard error (seeds and samples)
+    se: float               # bootstrap standard error (seeds and samples, corrected for few seeds)
     se_samples: float       # the part from the test samples alone (seeds fixed)
+    se_seeds: float         # the part the seed resampling adds (uncorrected bootstrap)
     seeds: int              # seeds in the smaller arm
     paired_seeds: bool
     paired_samples: bool
@@ -94,15 +103,24 @@ def _bootstrap(arm: np.ndarray, baseline: np.ndarray, metric: Metric, paired_see
     m_arm, m_base = resampled_metrics(arm, w_arm, metric), resampled_metrics(baseline, w_base, metric)
     v_arm = sample_weights(rng, draws, arm.shape[0])
     v_base = v_arm if paired_seeds else sample_weights(rng, draws, baseline.shape[0])
-    both = _seed_mean(m_arm, v_arm) - _seed_mean(m_base, v_base)
     samples_only = np.nanmean(m_arm, axis=1) - np.nanmean(m_base, axis=1)
+    seed_part = _seed_mean(m_arm, v_arm) - _seed_mean(m_base, v_base) - samples_only
+    seeds = int(min(arm.shape[0], baseline.shape[0]))
+    both = samples_only + small_sample_factor(seeds) * seed_part
     low, high = _interval(both)
     if arm.shape[:2] == (1, 1) and baseline.shape[:2] == (1, 1):
         # One run per arm and no per-sample data: nothing to resample, no interval (not a zero-width one).
         low = high = math.nan
     return Effect(effect=effect, low=low, high=high, se=_sd(both), se_samples=_sd(samples_only),
-                  seeds=int(min(arm.shape[0], baseline.shape[0])), paired_seeds=paired_seeds,
-                  paired_samples=paired_samples)
+                  se_seeds=_sd(seed_part), seeds=seeds, paired_seeds=paired_seeds, paired_samples=paired_samples)
+
+
+def small_sample_factor(seeds: int) -> float:
+    """sqrt(S/(S-1)) t_{S-1}(0.975) / z(0.975): what the seed part of a bootstrap over S seeds lacks (1 for one
+    seed, where the seed draw is the identity)."""
+    if seeds < 2:
+        return 1.0
+    return math.sqrt(seeds / (seeds - 1)) * float(stats.t.ppf(0.975, seeds - 1)) / Z_INTERVAL
 
 
 def _seed_mean(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -141,12 +159,13 @@ def seeds_needed(result: Effect) -> float | None:
     variance (None: unknown, one seed gives no seed variance; inf: more seeds cannot do it, the test-sample
     variation alone is too large for this effect, more test chips are needed).
 
-    The bootstrap variance splits into a seed part, which shrinks as 1/seeds, and a test-sample part, which
-    does not (every seed is scored on the same test set): se^2 = s2 / n + se_samples^2 with s2 the per-seed
-    variance of the effect; solve (z_a + z_b)^2 se^2 <= effect^2 for n."""
-    if result.seeds < 2 or not all(map(math.isfinite, (result.effect, result.se, result.se_samples))):
+    The variance splits into a seed part, which shrinks as 1/seeds, and a test-sample part, which does not
+    (every seed is scored on the same test set): se^2 = s2 / n + se_samples^2 with s2 the per-seed variance of
+    the effect (the bootstrap's seed part times S, times S/(S-1) for its bias); solve
+    (z_a + z_b)^2 se^2 <= effect^2 for n."""
+    if result.seeds < 2 or not all(map(math.isfinite, (result.effect, result.se_seeds, result.se_samples))):
         return None
-    per_seed = max(result.se ** 2 - result.se_samples ** 2, 0.0) * result.seeds
+    per_seed = result.se_seeds ** 2 * result.seeds ** 2 / (result.seeds - 1)
     room = (result.effect / (Z_INTERVAL + Z_POWER)) ** 2 - result.se_samples ** 2
     if room <= 0:
         return math.inf
