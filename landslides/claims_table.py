@@ -290,9 +290,11 @@ def printed_claims(frame: pd.DataFrame) -> pd.DataFrame:
 NOTE = ("Effect = arm - baseline in the metric's unit (fractions; the papers' F1 in % / 100; count errors in "
         "pixels), averaged over seeds. 95 % CI: percentile interval of a paired two-way bootstrap "
         f"({DRAWS} draws): seeds and test chips/patches are resampled independently (every seed is scored on the "
-        "same test set), with the same draw for both arms where they share seeds or samples. Verdict: supported "
+        "same test set), with the same draw for both arms where they share seeds or samples; the seed part is "
+        "widened for few seeds (sqrt(S/(S-1)) t(S-1)/z: wide with 2 seeds). Verdict: supported "
         "where the interval excludes 0 on the claimed side, contradicted where it excludes 0 on the other, else "
-        "inconclusive. Seeds needed: seeds per arm at which the interval would exclude 0 with 80 % power at the "
+        "inconclusive. Seeds needed: seeds per arm at which the interval would exclude 0 (either way) with 80 % "
+        "power at the "
         "observed effect and variance ('more test samples needed': the test-set variation alone is too large; "
         "'unknown': one seed gives no seed variance). With one seed the interval holds test-sample variation "
         "only; without per-sample predictions (ridgei) it holds seed variation only.")

@@ -44,6 +44,7 @@ SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusi
 # z of a two-sided 95 % interval plus z of 80 % power: the usual sample-size rule for "the interval will
 # exclude zero in 4 of 5 repetitions at the observed effect and variance".
 Z_INTERVAL, Z_POWER = 1.959964, 0.841621
+MAX_SEEDS = 10_000  # beyond this, "more seeds cannot do it"
 
 
 @dataclass(frozen=True)
@@ -161,15 +162,15 @@ def seeds_needed(result: Effect) -> float | None:
 
     The variance splits into a seed part, which shrinks as 1/seeds, and a test-sample part, which does not
     (every seed is scored on the same test set): se^2 = s2 / n + se_samples^2 with s2 the per-seed variance of
-    the effect (the bootstrap's seed part times S, times S/(S-1) for its bias); solve
-    (z_a + z_b)^2 se^2 <= effect^2 for n."""
+    the effect (the bootstrap's seed part times S, times S/(S-1) for its bias); the smallest n with
+    (t_{n-1} + z_power)^2 se^2 <= effect^2 (Student's t, as the interval uses for few seeds), up to MAX_SEEDS."""
     if result.seeds < 2 or not all(map(math.isfinite, (result.effect, result.se_seeds, result.se_samples))):
         return None
     per_seed = result.se_seeds ** 2 * result.seeds ** 2 / (result.seeds - 1)
-    room = (result.effect / (Z_INTERVAL + Z_POWER)) ** 2 - result.se_samples ** 2
-    if room <= 0:
-        return math.inf
-    return float(max(2, math.ceil(per_seed / room)))
+    n = np.arange(2, MAX_SEEDS + 1)
+    quantile = stats.t.ppf(0.975, n - 1) + Z_POWER
+    enough = quantile ** 2 * (per_seed / n + result.se_samples ** 2) <= result.effect ** 2
+    return float(n[enough.argmax()]) if enough.any() else math.inf
 
 
 # ---- metrics on summed features ----

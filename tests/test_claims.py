@@ -104,9 +104,10 @@ def test_one_run_per_arm_without_samples_has_no_interval():
 
 
 def test_seeds_needed_follows_the_split_of_the_variance():
-    # effect 0.1, seed part 0.1 from 2 seeds: per-seed variance 0.01 * 2 * 2 / 1 = 0.04, (0.1 / 2.80)^2 = 0.001275
+    # effect 0.1, seed part 0.1 from 2 seeds: per-seed variance 0.01 * 2 * 2 / 1 = 0.04; the smallest n with
+    # (t_{n-1} + 0.84)^2 0.04 / n <= 0.01 is 34 (t_33 = 2.035: 33.06 <= 34; n = 33: 33.1 > 33)
     base = dict(low=-0.1, high=0.3, se=0.2, paired_seeds=True, paired_samples=True)
-    assert effects.seeds_needed(effects.Effect(effect=0.1, se_seeds=0.1, se_samples=0.0, seeds=2, **base)) == 32
+    assert effects.seeds_needed(effects.Effect(effect=0.1, se_seeds=0.1, se_samples=0.0, seeds=2, **base)) == 34
     # the test samples alone already blur the effect: no number of seeds resolves it
     assert effects.seeds_needed(effects.Effect(effect=0.1, se_seeds=0.1, se_samples=0.05, seeds=2, **base)) == \
         math.inf
