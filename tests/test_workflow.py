@@ -240,7 +240,8 @@ def assert_report_holds_the_tables(report_html: Path, studies: list[str]):
     assert all(path.startswith((*(f"results/{study}/figures/" for study in studies), "results/report/claims."))
                for path in figures)
     # Issue #30: each claim with its verdict, a line per study on the opening page, the data source with them
-    assert "Claims" in opening and all(f"``{study}``" in opening for study in studies)
+    assert "<h1>Claims</h1>" in opening and "comparisons" in opening
+    assert all(f"<tt class=\"docutils literal\">{study}</tt> (" in opening for study in studies)
     claims_page = items["results/report/claims.html"]
     assert "Does the reproduction support each paper" in claims_page and "Data: SYNTHETIC" in claims_page
     for path, text in [("opening page", opening), *items.items()]:
