@@ -63,7 +63,7 @@ CLAIMS = (
           "region)", "results, line 50; Table 1, lines 38 and 40", "auprc",
           Arm("SAR & DEM (AUG), Talakmau", DEM_AUG), Arm("SAR & DEM, Talakmau", DEM), +1, published=0.402 - 0.388),
     Claim("transfer-dem-test", "transfer",
-          "While DEM-derived features seem helpful when training and testing in the same region, using them "
+          "While DEM-derived features seem helpful when training and testing in the same region [12], using them "
           "lowers the generalizability of the models", "conclusion, line 52; Table 1, lines 37-38", "auprc",
           Arm("SAR & DEM, Talakmau", DEM), Arm("SAR, Talakmau", SAR), -1, published=0.388 - 0.421),
     Claim("transfer-dem-val", "transfer",
