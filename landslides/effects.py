@@ -21,7 +21,7 @@ The interval is the percentile interval of the bootstrapped mean effect over see
 correction of its seed part: the bootstrap of a mean of S seeds has (S-1)/S of its variance and the normal
 quantile where S seeds call for Student's t with S-1 degrees of freedom, so in every draw the deviation that
 the seed resampling adds (at that draw's samples) is scaled by sqrt(S/(S-1)) t(S-1)/z. Without it the interval
-covered a known effect in 78-92 % of simulated experiments with 2 and 4 seeds (300 each); with it 96-100 % with
+covered a known effect in 85 % of simulated experiments with 2 and 4 seeds (300 each); with it 96-100 % with
 4 and 8 seeds and 100 % with 2 (wide: t with one degree of freedom) (tests/test_claims.py).
 
 With one seed per arm the seed draw is the identity: the interval holds the test-sample variation only and
