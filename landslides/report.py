@@ -556,7 +556,7 @@ def _config_lines(config: dict) -> list[str]:
 
 
 def introduction_rst(provenance: dict, overview_frame: pd.DataFrame, checks: pd.DataFrame,
-                     configfiles: list[str]) -> str:
+                     configfiles: list[str], claims: str = "") -> str:
     """The report's opening page: what was run on which data with which code on which device, what it
     cost, which runs are suspect, and every published number beside the reproduced one."""
     config, datasets = provenance.get("config", {}), provenance.get("datasets", {})
@@ -603,6 +603,8 @@ def introduction_rst(provenance: dict, overview_frame: pd.DataFrame, checks: pd.
         out += ["No study of this run has published numbers to compare.", ""]
     else:
         out += [_rst_table(printed_overview(overview_frame)), "", overview_note(synthetic), ""]
+    if claims:  # the claims' verdicts, a line per study (landslides.claims_table.introduction_section)
+        out += [claims, ""]
     out += ["Contents", "--------", "",
             "- *1 Overview*: this comparison as a table with CSV, Markdown and LaTeX files",
             "- *2 Tables*: every table each study writes, shaped as in its paper, then the tidy table of every grid "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from landslides.claims_table import introduction_section
 from landslides.files import write_text
 from landslides.jobs import run_job
 from landslides.report import introduction_rst, overview
@@ -15,7 +16,8 @@ def main(snakemake):
     provenance = json.loads(Path(snakemake.input.provenance).read_text())
     table = overview([pd.read_csv(snakemake.input.overview)])
     checks = pd.read_csv(snakemake.input.checks, keep_default_na=False)
-    write_text(introduction_rst(provenance, table, checks, list(snakemake.params.configfiles)),
+    claims = introduction_section(pd.read_csv(snakemake.input.claims, keep_default_na=False))
+    write_text(introduction_rst(provenance, table, checks, list(snakemake.params.configfiles), claims=claims),
                snakemake.output[0])
     print(f"{snakemake.output[0]}: {len(table)} overview rows, {len(checks)} flagged problems")
 

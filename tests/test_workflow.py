@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
+
+from landslides.claims import study_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -244,7 +247,14 @@ def assert_report_holds_the_tables(report_html: Path, studies: list[str]):
         assert PAPER_TABLE_TITLES[study] in page and f"{study}: every grid cell, split and metric" in page, study
         assert "Data: SYNTHETIC" in page
     assert figures and len(set(figures.values())) == len(figures)  # no figure twice
-    assert all(path.startswith(tuple(f"results/{study}/figures/" for study in studies)) for path in figures)
+    # each study's figures where it writes them, and the claims' forest plot beside its report page
+    assert all(path.startswith((*(f"results/{study}/figures/" for study in studies), "results/report/claims."))
+               for path in figures)
+    # Issue #30: each claim with its verdict, a line per study on the opening page, the data source with them
+    assert "<h1>Claims</h1>" in opening and "comparisons" in opening
+    assert all(f"<tt class=\"docutils literal\">{study}</tt> (" in opening for study in studies)
+    claims_page = items["results/report/claims.html"]
+    assert "Does the reproduction support each paper" in claims_page and "Data: SYNTHETIC" in claims_page
     for path, text in [("opening page", opening), *items.items()]:
         assert not re.search(r"\bnan\b", text, re.IGNORECASE), path
 
@@ -300,6 +310,12 @@ def test_tiny_end_to_end_run(tmp_path):
     assert "transfer" in overview and "difference" in overview
     assert "\\toprule" in (results / "tables" / "transfer.tex").read_text()
     assert not (results / "figures").exists()  # each figure is stored once, where its study writes it
+    claims = pd.read_csv(results / "tables" / "claims.csv")
+    assert claims["claim_id"].tolist() == [claim.id for claim in study_claims("transfer")]  # one seed: no `per`
+    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    assert (claims["data"] == "synthetic").all() and (claims["interval"] == "test samples only (one seed)").all()
+    assert "help us train more robust models" in (results / "tables" / "claims.md").read_text()
+    assert (results / "report" / "claims.pdf").stat().st_size > 0
     provenance = json.loads((results / "provenance.json").read_text())
     assert len(provenance["runs"]) == 4 and all(r["device"] == "cpu" for r in provenance["runs"])
     snakemake("--configfile", str(config), "-d", str(workdir), "--report", str(workdir / "report.html"))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 include: "report_common.smk"
+include: "claims_common.smk"
+include: "claims.smk"
 
 
 localrules:
@@ -122,6 +124,7 @@ rule report_introduction:
         provenance="results/provenance.json",
         overview="results/tables/overview.csv",
         checks="results/report/checks.csv",
+        claims=f"{CLAIMS_TABLE}.csv",
     output:
         "results/report/introduction.rst",
     params:

@@ -50,4 +50,5 @@ def report_targets():
     for study in enabled_studies():
         targets += STUDY_OUTPUTS[study]["tables"] + [f"results/tables/{study}.md", f"results/report/tables/{study}.html"]
         targets += [f"{stem}.{ext}" for stem in STUDY_OUTPUTS[study]["figures"].values() for ext in ("png", "pdf")]
-    return targets
+    return targets + claims_targets()
+
