@@ -15,7 +15,8 @@ from landslides.studies.transfer.tables import arm_label
 
 
 def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
-    """Bars: our AUPRC per arm (mean over seeds); black ticks: the paper's Table 1; dashed: no-skill."""
+    """Bars: our AUPRC per arm (mean over seeds); solid black ticks: the paper's Table 1; dashed grey line: no-skill,
+    its value right of the panel."""
     from landslides.plots import add_footer, arm_color, bar_with_errors, plt, save_figure, spread_phrase
     summary = summarize(tidy[tidy.metric == "auprc"], ["features", "augmentation", "split"])
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
@@ -27,12 +28,14 @@ def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None
         published = [TRANSFER_AUPRC.get((f, a), {}).get(split, np.nan)
                      for f, a in zip(part.features, part.augmentation, strict=True)]
         x = np.arange(len(labels))
-        ax.hlines(published, x - 0.4, x + 0.4, colors="black", linewidth=1.6, linestyles=(0, (3, 1.5)), zorder=3,
+        # Solid black ticks for the paper, a dashed grey line for no-skill: two styles that cannot be confused.
+        ax.hlines(published, x - 0.4, x + 0.4, colors="black", linewidth=2.0, zorder=3,
                   label="published (Prapas et al., Table 1, real data)")
         baseline = tidy[(tidy.metric == "no_skill") & (tidy.split == split)]["value"].mean()
         ax.axhline(baseline, color=arm_color("no-skill"), linestyle="--", label="no-skill (landslide pixel fraction)")
-        ax.text(-0.45, baseline + 0.015, f"no-skill {baseline:.3f}", ha="left", va="bottom", fontsize=7,
-                color="#555555", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+        # The value right of the panel, on the line's height: inside, a label box would cover part of a bar.
+        ax.text(1.01, baseline, f"{baseline:.3f}", transform=ax.get_yaxis_transform(), ha="left", va="center",
+                fontsize=7, color="#555555")
         ax.set_ylim(0, 1.05)
         ax.set_title(title, fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()
