@@ -69,8 +69,11 @@ def rgb(image: np.ndarray) -> np.ndarray:
 PATCH_EXTENT = "each patch 128 x 128 px at 10 m = 1.28 km across"
 
 
-def _panel(ax, array, title, **kwargs):
+def _panel(ax, array, title, outline=None, **kwargs):
+    """One map; `outline`: a label whose landslides are drawn as cyan contours over it (the truth to compare with)."""
     im = ax.imshow(array, interpolation="nearest", **kwargs)
+    if outline is not None and outline.any():
+        ax.contour(outline.astype(float), levels=[0.5], colors="cyan", linewidths=0.7)
     ax.set_title(title, fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -95,14 +98,16 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
     im = None
     for col, i in enumerate(chosen):
         patch_id = first[split]["id"][i]
-        _panel(axes[0, col], rgb(images[i]), f"{split} patch {patch_id}")
+        # The truth as cyan outlines over the image and both probability maps: where each round finds it.
+        _panel(axes[0, col], rgb(images[i]), f"{split} patch {patch_id}", outline=labels[i])
         _panel(axes[1, col], labels[i], "label (white: landslide)", cmap="gray", vmin=0, vmax=1)
         for row, (title, data) in enumerate(rows[2:], start=2):
-            im = _panel(axes[row, col], data[split]["prob"][i], title, cmap="magma", vmin=0, vmax=1)
+            im = _panel(axes[row, col], data[split]["prob"][i], title, outline=labels[i], cmap="magma", vmin=0,
+                        vmax=1)
     # The colourbar stands beside the probability rows only (the lower half), every panel keeping one size.
     fig.colorbar(im, ax=axes, shrink=0.45, anchor=(0.0, 0.02), label="landslide probability")
-    fig.suptitle(f"{split.capitalize()} patches with the most landslide pixels; {PATCH_EXTENT}, north up",
-                 fontsize=8)
+    fig.suptitle(f"{split.capitalize()} patches with the most landslide pixels; {PATCH_EXTENT}, north up;\n"
+                 "cyan: true landslide outlines", fontsize=8)
     add_footer(fig, source)
     save_figure(fig, png, pdf)
 
