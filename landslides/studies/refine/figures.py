@@ -199,19 +199,28 @@ def plot_pseudo_labels(runs: list[dict], ensemble_files: list[str], pseudo: dict
             axes[1].plot(part["round"], 100 * part["true_fraction"], "--", color=c, alpha=0.7,
                          label=f"{split}: true masks")
         axes[2].plot(part["round"], 100 * part["precision"], "o-", color=c, label=f"{split} precision")
-        axes[2].plot(part["round"], 100 * part["recall"], "s:", color=c, label=f"{split} recall")
+        axes[2].plot(part["round"], 100 * part["recall"], "s:", color=c, label=f"{split} recall", clip_on=False)
+        # A round without any landslide pseudo-label has no precision: a cross at 0, named, not a silent gap.
+        undefined = part[part["true_fraction"].notna() & part["precision"].isna()]
+        if len(undefined):
+            axes[2].plot(undefined["round"], np.zeros(len(undefined)), "x", color=c, markersize=9, mew=2,
+                         clip_on=False, label=f"{split} precision undefined (no landslide label)")
     titles = ("pixels with a pseudo-label (%)", "landslide share (%)", "landslide pseudo-labels vs truth (%)")
     for ax, title in zip(axes, titles, strict=True):
         if frame.empty:
             continue
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("round trained on them")
-        ax.set_xticks(sorted(frame["round"].unique()))
+        rounds = sorted(frame["round"].unique())
+        ax.set_xticks(rounds)
+        ax.set_xlim(rounds[0] - 0.25, rounds[-1] + 0.25)  # the first and last rounds' markers clear of the frame
         ax.legend(fontsize=7)
     if not frame.empty:
-        axes[0].set_ylim(0, 102)
-        axes[1].set_ylim(0, max(5.0, float(100 * frame[["landslide_fraction", "true_fraction"]].max().max()) * 1.3))
-        axes[2].set_ylim(0, 102)
+        # Each axis starts a little below 0, so that a line at 0 (recall, share) is seen above the axis, not on it.
+        axes[0].set_ylim(-3, 102)
+        top = max(5.0, float(100 * frame[["landslide_fraction", "true_fraction"]].max().max()) * 1.3)
+        axes[1].set_ylim(-0.03 * top, top)
+        axes[2].set_ylim(-3, 102)
     threshold, background = pseudo.get("threshold"), pseudo.get("background_threshold")
     rule = (f"landslide where p >= {threshold}, background where p <= {background}, ignored in between"
             if background is not None else f"landslide where p >= {threshold}, background elsewhere")
