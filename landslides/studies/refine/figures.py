@@ -33,14 +33,20 @@ def plot_f1_rounds(runs: list[dict], ensembles: list[dict], png: str, pdf: str, 
     from landslides.plots import add_footer, plt, save_figure
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
     rounds = [e["params"]["round"] for e in ensembles]
-    members = set(ensembles[0]["params"]["members"]) if ensembles else set()
+    members = list(ensembles[0]["params"]["members"]) if ensembles else []
+    # One marker per member, named by its ladder label, so that each dot says which network it is.
+    markers = dict(zip(members, "^vDPX*", strict=False))
     for split, color in (("val", "#1b9e77"), ("test", "#d95f02")):
         ax.plot(rounds, [percent_of(e.get(split), "f1") for e in ensembles], "o-", color=color,
                 label=f"ensemble, {split}")
-        member_runs = [r for r in runs if r["params"]["run"] in members]
-        ax.plot([r["params"]["round"] + (0.05 if split == "test" else -0.05) for r in member_runs],
-                [percent_of(r.get(split), "f1") for r in member_runs], ".", color=color, alpha=0.5,
-                label=f"members, {split}")
+        for member in members:
+            member_runs = [r for r in runs if r["params"]["run"] == member]
+            if not member_runs:
+                continue
+            name = member_runs[0]["params"].get("label", member)
+            ax.plot([r["params"]["round"] + (0.06 if split == "test" else -0.06) for r in member_runs],
+                    [percent_of(r.get(split), "f1") for r in member_runs], markers.get(member, "."), color=color,
+                    alpha=0.6, markersize=5, linestyle="none", label=f"member {name}, {split}")
     last = max(rounds, default=0)
     published = sorted(REFINE["ensemble_test_f1"].items())
     shown = [(r, v) for r, v in published if r <= last]
