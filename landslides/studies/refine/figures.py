@@ -317,8 +317,11 @@ def plot_band_statistics(stats: dict[str, dict], png: str, pdf: str, source: str
         ax.tick_params(axis="y", labelsize=6)
     for ax in axes.flat[len(bands):]:
         ax.axis("off")
-    fig.suptitle("Per-band mean ± std of every pixel, per split (after Zhao et al., Fig. 2); raw values as stored",
-                 fontsize=9)
+    # Landslide4Sense releases each band divided by a constant of its own: a value without a physical unit.
+    for ax in axes[:, 0]:
+        ax.set_ylabel("stored value\n(no unit)", fontsize=7)
+    fig.suptitle("Per-band mean ± std of every pixel, per split (after Zhao et al., Fig. 2); values as stored: "
+                 "each band divided by a constant, no physical unit", fontsize=9)
     fig.tight_layout()
     add_footer(fig, source)
     save_figure(fig, png, pdf)
