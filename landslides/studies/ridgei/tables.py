@@ -91,17 +91,22 @@ def _cell(table: pd.DataFrame, name: str, metric: str, digits: int = 1) -> str:
     return f"{ours} | {published}"
 
 
-def method_flags(flags: dict[str, str] | None) -> dict[str, str]:
-    """Printed method name (as in the tables) -> the sanity checks' problems of its runs, from run folder -> problems
+def flagged_methods(flags: dict[str, str] | None) -> dict[str, str]:
+    """Method (classifier, deeplab, anomaly) -> the sanity checks' problems of its runs, from run folder -> problems
     (landslides.report.run_flags); the folder names the method as method~<method>."""
-    names = {"classifier": [f"ResNet50 ({split})" for split in ("train", "test")]}
-    names.update({method: [name] for method, name, _ in TABLE2_ROWS})
     out: dict[str, str] = {}
     for run, problem in (flags or {}).items():
         method = next((part.split("~", 1)[1] for part in Path(run).parts if part.startswith("method~")), None)
-        for name in names.get(method, []):
-            out[name] = "; ".join(dict.fromkeys(filter(None, [out.get(name), problem])))
+        if method:
+            out[method] = "; ".join(dict.fromkeys(filter(None, [out.get(method), problem])))
     return out
+
+
+def method_flags(flags: dict[str, str] | None) -> dict[str, str]:
+    """Printed method name (as in the tables) -> the sanity checks' problems of its runs (see flagged_methods)."""
+    names = {"classifier": [f"ResNet50 ({split})" for split in ("train", "test")]}
+    names.update({method: [name] for method, name, _ in TABLE2_ROWS})
+    return {name: problem for method, problem in flagged_methods(flags).items() for name in names.get(method, [])}
 
 
 def comparison(table: pd.DataFrame, flags: dict[str, str] | None = None) -> pd.DataFrame:
