@@ -139,8 +139,10 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
     fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline; grey: no data)")
     # Which columns are which: a header over each group.
     run = chosen[0][1]
-    groups = ((0, n_val, f"VALIDATION chips: {run['train_region']} (training region)"),
-              (n_val, len(columns), f"TEST chips: {run['test_region']} (test region, never trained on)"))
+    # Over one or two columns a header on one line runs into its neighbour: then on three lines.
+    sep = "\n" if min(n_val, len(columns) - n_val) <= 2 else " "
+    groups = ((0, n_val, f"VALIDATION chips:{sep}{run['train_region']}{sep}(training region)"),
+              (n_val, len(columns), f"TEST chips:{sep}{run['test_region']}{sep}(test region,{sep}never trained on)"))
     fig.canvas.draw()
     for start, stop, text in groups:
         if stop <= start:
@@ -150,9 +152,10 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
         fig.text((left + right) / 2, 1.0, text, ha="center", va="bottom", fontsize=9, fontweight="bold")
     if 0 < n_val < len(columns):  # a rule between the two groups
         x = (axes[0, n_val - 1].get_position().x1 + axes[0, n_val].get_position().x0) / 2
-        fig.add_artist(plt.Line2D([x, x], [axes[-1, 0].get_position().y0, 1.03], color="black", linewidth=1.2,
+        top = 1.03 if sep == " " else axes[0, 0].get_position().y1 + 0.02  # below headers of several lines
+        fig.add_artist(plt.Line2D([x, x], [axes[-1, 0].get_position().y0, top], color="black", linewidth=1.2,
                                   transform=fig.transFigure))
     fig.suptitle(f"Predictions of seed {first_seed} of each arm; columns: chips with the most landslide pixels",
-                 fontsize=9, y=1.06)
+                 fontsize=9, y=1.06 if sep == " " else 1.13)
     add_footer(fig, source)
     save_figure(fig, png, pdf)
