@@ -207,7 +207,7 @@ def overview_note(synthetic: bool, frame: pd.DataFrame | None = None) -> str:
              "over seeds where a cell has more than one seed, else the single run's value; seeds: runs averaged. "
              "'undefined': the metric has no value in our runs (precision without a positive prediction)."]
     if frame is not None and len(frame):
-        lines += figure_only_lines(frame) + flagged_lines(frame)
+        lines += abbreviation_lines(frame) + figure_only_lines(frame) + flagged_lines(frame)
     if synthetic:
         lines.append("The data are SYNTHETIC (generated in the real formats): the differences check the pipeline end "
                      "to end and say nothing about the papers' claims.")
@@ -219,11 +219,26 @@ def figure_only_lines(frame: pd.DataFrame) -> list[str]:
     lines = []
     hidden = frame[figure_only_rows(frame)]
     for study, group in hidden.groupby("study", sort=False):
-        metrics = ", ".join(dict.fromkeys(metric_words(m) for m in group["metric"]))
-        lines.append(f"{study}: the paper shows its results in figures only, so no number to compare; our "
-                     f"{len(group)} values ({metrics}, {group['experiment'].nunique()} experiments) are in "
+        metrics = "; ".join(dict.fromkeys(metric_words(m) for m in group["metric"]))
+        lines.append(f"{study}: the paper shows these results in figures only, so there is no number to compare; "
+                     f"our {len(group)} values ({group['experiment'].nunique()} experiments; {metrics}) are in "
                      f"results/tables/{study}.md and the {study} figures.")
     return lines
+
+
+# The abbreviations experiment names use (refine's ladder, after Zhao et al.), defined in the overview's footer.
+ABBREVIATIONS = {
+    "SN": "separated normalization (source statistics for the train images, target statistics for val and test)",
+    "SLO": "the Lovasz + OHEM + soft cross-entropy loss",
+    "SP": "scale promotion (patches enlarged before the network)",
+}
+
+
+def abbreviation_lines(frame: pd.DataFrame) -> list[str]:
+    """One line defining the abbreviations the printed experiments use, if any."""
+    words = {word for experiment in frame["experiment"].astype(str) for word in re.findall(r"[A-Z]{2,}", experiment)}
+    used = [f"{short}: {meaning}" for short, meaning in ABBREVIATIONS.items() if short in words]
+    return ["; ".join(used) + "."] if used else []
 
 
 def flagged_lines(frame: pd.DataFrame) -> list[str]:

@@ -87,6 +87,10 @@ def test_overview_marks_a_flagged_run_in_its_rows_and_footer():
                            for name, flag in (("DeepLabv3+", "selected epoch 0"), ("Anomaly U-Net", ""))])
     frame = report.overview([ridgei])
     assert report.printed_overview(frame)["experiment"].tolist() == ["DeepLabv3+ (flagged)", "Anomaly U-Net"]
+    refine = pd.DataFrame([{"study": "refine", "experiment": "+SN+SLO (round 0)", "split": "val", "metric": "f1 (%)",
+                            "published": 73.2, "reproduced": 23.3, "std": np.nan, "n": 1, "unit": "%"}])
+    note = report.overview_note(False, report.overview([refine]))
+    assert "SN: separated normalization" in note and "SLO: the Lovasz" in note and "SP:" not in note
     assert [line for line in report.overview_note(False, frame).splitlines() if "flagged" in line] == [
         "(flagged) ridgei, DeepLabv3+: selected epoch 0; its numbers do not measure the method (4 Sanity checks)."]
 
