@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from landslides.aggregate import format_mean_std, format_number, is_missing, load_runs, markdown_table
-from landslides.display import NA, NOT_REPORTED
+from landslides.display import FIGURE_ONLY, NA, NOT_REPORTED
 from landslides.studies import STUDIES, study_module
 
 PACKAGES = ["torch", "torchvision", "segmentation-models-pytorch", "kornia", "numpy", "xarray", "zarr",
@@ -120,13 +120,14 @@ def overview(comparisons: list[pd.DataFrame]) -> pd.DataFrame:
     """Every published number beside the reproduced one, with the difference (reproduced - published).
 
     `published_note` says why a published cell is empty ('figure only' where the paper shows the result
-    only in a figure, 'not reported'); `unit` the unit of the row's numbers (the paper's)."""
+    only in a figure, 'not reported'); `unit` the unit of the row's numbers (the paper's); `flag` what the sanity
+    checks found in the row's run (empty if nothing)."""
     frames = []
     for c in comparisons:
-        frame = c.reindex(columns=[*COMPARISON_COLUMNS, "published_note", "unit"])
+        frame = c.reindex(columns=[*COMPARISON_COLUMNS, "published_note", "unit", "flag"])
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=[*COMPARISON_COLUMNS, "published_note", "unit"])
+        columns=[*COMPARISON_COLUMNS, "published_note", "unit", "flag"])
     frame["published_note"] = [note if isinstance(note, str) and note else (NOT_REPORTED if is_missing(p) else "")
                                for note, p in zip(frame["published_note"], frame["published"], strict=True)]
     frame["unit"] = [u if isinstance(u, str) and u else _unit(m) for u, m in zip(frame["unit"], frame["metric"],
@@ -147,32 +148,107 @@ def _digits(unit: str) -> int:
     return {"%": 2, "px": 0}.get(unit, 3)
 
 
+# The comparison rows' metric names (as the studies write them in comparison.csv) in words, for the printed overview.
+METRIC_WORDS = {
+    "auprc": "pixel AUPRC",
+    "fpr_landslide_free": "false-positive rate, landslide-free chips",
+    "median_signed_landslide_free": "median signed count error, landslide-free chips",
+    "accuracy": "accuracy",
+    "f1": "F1",
+    "f1 (%)": "F1",  # the unit column already says %
+    "precision": "precision",
+    "recall": "recall",
+    "miou": "mean IoU",
+    "iou": "landslide IoU",
+}
+
+FLAGGED = "(flagged)"  # appended to the experiment of a row whose run the sanity checks flag
+
+
+def metric_words(metric: str) -> str:
+    """A comparison metric as a reader says it; an unknown name with its underscores as spaces."""
+    return METRIC_WORDS.get(str(metric), str(metric).replace("_", " "))
+
+
+def _flag(row: pd.Series) -> str:
+    flag = row.get("flag")
+    return flag if isinstance(flag, str) else ""
+
+
+def figure_only_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows without a published number because the paper shows the result only in a figure: nothing to compare,
+    so the printed overview points to the study's own table instead of listing them."""
+    return (frame["published_note"] == FIGURE_ONLY) & frame["published"].map(is_missing)
+
+
 def printed_overview(frame: pd.DataFrame) -> pd.DataFrame:
-    """The overview as printed: published number or its note, reproduced (± std over seeds where there is
-    more than one), difference, seeds; no `nan` anywhere."""
+    """The overview as printed: metric in words, published number or its note, reproduced (± std over seeds where
+    there is more than one), difference, seeds; a flagged run's experiment marked; the rows the paper shows only in
+    a figure left to one pointer line of the note (overview_note); no `nan` anywhere."""
     rows = []
-    for _, row in frame.iterrows():
+    for _, row in frame[~figure_only_rows(frame)].iterrows():
         digits = _digits(row["unit"])
         n = 0 if is_missing(row["n"]) else int(row["n"])
         published = row["published_note"] if is_missing(row["published"]) else f"{row['published']:.{digits}f}"
         reproduced = format_mean_std(row["reproduced"], row["std"], digits, na="undefined", n=n)
         difference = NA if is_missing(row["difference"]) else f"{row['difference']:+.{digits}f}"
-        rows.append({"study": row["study"], "experiment": row["experiment"], "split": row["split"],
-                     "metric": row["metric"], "unit": row["unit"], "published": published,
+        experiment = f"{row['experiment']} {FLAGGED}" if _flag(row) else row["experiment"]
+        rows.append({"study": row["study"], "experiment": experiment, "split": row["split"],
+                     "metric": metric_words(row["metric"]), "unit": row["unit"], "published": published,
                      "reproduced": reproduced, "difference": difference, "seeds": str(n) if n else NA})
     return pd.DataFrame(rows, columns=["study", "experiment", "split", "metric", "unit", "published", "reproduced",
                                        "difference", "seeds"])
 
 
-def overview_note(synthetic: bool) -> str:
-    text = ("difference = reproduced - published, in the row's unit (the paper's); reproduced: mean ± sample std "
-            "over seeds where a cell has more than one seed, else the single run's value. 'figure only': the paper "
-            "shows the result in a figure, without a number; 'undefined': the metric has no value in our runs "
-            "(precision without a positive prediction).")
+def overview_note(synthetic: bool, frame: pd.DataFrame | None = None) -> str:
+    """The overview's footer, one statement a line: how to read it, the studies whose results are figure-only (one
+    pointer line each instead of their rows), the flagged runs, and the data warning."""
+    lines = ["difference = reproduced - published, in the row's unit (the paper's); reproduced: mean ± sample std "
+             "over seeds where a cell has more than one seed, else the single run's value; seeds: runs averaged. "
+             "'undefined': the metric has no value in our runs (precision without a positive prediction)."]
+    if frame is not None and len(frame):
+        lines += abbreviation_lines(frame) + figure_only_lines(frame) + flagged_lines(frame)
     if synthetic:
-        text += (" The data are SYNTHETIC (generated in the real formats): the differences check the pipeline end to "
-                 "end and say nothing about the papers' claims.")
-    return text
+        lines.append("The data are SYNTHETIC (generated in the real formats): the differences check the pipeline end "
+                     "to end and say nothing about the papers' claims.")
+    return "\n".join(lines)
+
+
+def figure_only_lines(frame: pd.DataFrame) -> list[str]:
+    """Per study, one line for its results the paper shows only in a figure (left out of the printed rows)."""
+    lines = []
+    hidden = frame[figure_only_rows(frame)]
+    for study, group in hidden.groupby("study", sort=False):
+        metrics = "; ".join(dict.fromkeys(metric_words(m) for m in group["metric"]))
+        lines.append(f"{study}: the paper shows these results in figures only, so there is no number to compare; "
+                     f"our {len(group)} values ({group['experiment'].nunique()} experiments; {metrics}) are in "
+                     f"results/tables/{study}.md and the {study} figures.")
+    return lines
+
+
+# The abbreviations experiment names use (refine's ladder, after Zhao et al.), defined in the overview's footer.
+ABBREVIATIONS = {
+    "SN": "separated normalization (source statistics for the train images, target statistics for val and test)",
+    "SLO": "the Lovasz + OHEM + soft cross-entropy loss",
+    "SP": "scale promotion (patches enlarged before the network)",
+}
+
+
+def abbreviation_lines(frame: pd.DataFrame) -> list[str]:
+    """One line defining the abbreviations the printed experiments use, if any."""
+    words = {word for experiment in frame["experiment"].astype(str) for word in re.findall(r"[A-Z]{2,}", experiment)}
+    used = [f"{short}: {meaning}" for short, meaning in ABBREVIATIONS.items() if short in words]
+    return ["; ".join(used) + "."] if used else []
+
+
+def flagged_lines(frame: pd.DataFrame) -> list[str]:
+    """One line per flagged experiment: what the sanity checks found; its numbers do not measure the method."""
+    if "flag" not in frame:
+        return []
+    flagged = frame[frame["flag"].map(lambda flag: isinstance(flag, str) and bool(flag))]
+    first = flagged.groupby(["study", "experiment"], sort=False)["flag"].first()
+    return [f"{FLAGGED} {study}, {experiment}: {flag}; its numbers do not measure the method (4 Sanity checks)."
+            for (study, experiment), flag in first.items()]
 
 
 # ---- data sources ----
@@ -555,64 +631,121 @@ def _config_lines(config: dict) -> list[str]:
     return lines
 
 
-def introduction_rst(provenance: dict, overview_frame: pd.DataFrame, checks: pd.DataFrame,
-                     configfiles: list[str], claims: str = "") -> str:
-    """The report's opening page: what was run on which data with which code on which device, what it
-    cost, which runs are suspect, and every published number beside the reproduced one."""
-    config, datasets = provenance.get("config", {}), provenance.get("datasets", {})
-    synthetic = any(is_synthetic(s) for s in datasets.values())
+# snakemake --report shows the landing page in a box that centres it vertically: a page taller than the window opens
+# scrolled to its middle with its top out of reach. This style, held by the landing page itself (so it leaves the
+# other views alone), aligns it to the top, and gives docutils' admonitions (which the report's CSS leaves as a plain
+# word) a box.
+LANDING_STYLE = """.. raw:: html
+
+   <style>
+   div.h-screen.items-center { align-items: flex-start; }
+   div.admonition { border: 2px solid #2563eb; background: #eff6ff; border-radius: 6px; padding: 0.4em 1em;
+                    margin: 0.8em 0; }
+   div.admonition.warning { border-color: #b91c1c; background: #fef2f2; }
+   p.admonition-title { font-weight: bold; margin: 0.2em 0; }
+   div.admonition.warning p.admonition-title { color: #b91c1c; }
+   </style>
+"""
+
+CONTENTS = [
+    "- *1 Overview*: every published number beside ours, with CSV, Markdown and LaTeX files; each paper's claims "
+    "with the reproduced effect, its interval and a verdict",
+    "- *2 Tables*: every table each study writes, shaped as in its paper, then its per-run (tidy) table",
+    "- *3 Figures*: the figures of each study, each once (PNG; the PDF lies beside it under "
+    "``results/<study>/figures/``)",
+    "- *4 Sanity checks*: runs whose training did not work",
+    "- *5 Provenance*: resolved config, package versions, full data checksums, per-run device, time and memory",
+]
+
+
+def short_checksum(checksum: str, digits: int = 12) -> str:
+    """'sha256:' and the first digits: enough to tell two datasets apart on the landing page (the full one is in the
+    provenance)."""
+    algorithm, _, digest = str(checksum).partition(":")
+    if not digest or len(digest) <= digits:
+        return str(checksum)
+    return f"{algorithm}:{digest[:digits]}…"
+
+
+def data_banner(datasets: dict[str, dict]) -> list[str]:
+    """The landing page's first section: a warning where any data are synthetic, else a note naming the real data."""
+    if any(is_synthetic(s) for s in datasets.values()):
+        return [".. warning::", "",
+                "   Data: some or all data of this run are SYNTHETIC (generated in the real formats, not the papers' "
+                "data). The numbers test the pipeline end to end; they say nothing about the papers' claims.", ""]
+    return [".. note::", "", "   Data: real (the sources and checksums are listed under *Data* below).", ""]
+
+
+def _run_lines(provenance: dict, configfiles: list[str]) -> list[str]:
+    """What was run: config, studies and seeds, code, device and compute."""
+    config = provenance.get("config", {})
     compute = compute_summary(provenance)
-    title = "Landslide-detection reproductions"
-    out = [title, "=" * len(title), ""]
-    if synthetic:
-        out += [".. warning::", "",
-                "   Some or all data of this run are SYNTHETIC (generated in the real formats). The numbers test the "
-                "pipeline end to end; they say nothing about the papers' claims.", ""]
-    out += ["What was run", "------------", ""]
     given = ", ".join(f"``{c}``" for c in configfiles) if configfiles else "the embedded default ``config/config.yaml``"
-    out += [f"- configuration: {given} (resolved config in *Provenance*, ``results/provenance.json``)"]
-    out += _config_lines(config)
     code = provenance.get("git_commit") or "unknown (not a git checkout)"
     packages = provenance.get("packages", {})
-    out += [f"- code version: ``{code}``; Python {provenance.get('python')}, torch {packages.get('torch')}, "
-            f"segmentation-models-pytorch {packages.get('segmentation-models-pytorch')}, snakemake "
-            f"{packages.get('snakemake')}; platform ``{provenance.get('platform')}``",
+    return [f"- configuration: {given} (resolved config in *5 Provenance*, ``results/provenance.json``)",
+            *_config_lines(config),
+            f"- code version: ``{short_commit(code)}`` (full in *5 Provenance*); Python {provenance.get('python')}, "
+            f"torch {packages.get('torch')}, segmentation-models-pytorch {packages.get('segmentation-models-pytorch')},"
+            f" snakemake {packages.get('snakemake')}",
             f"- device: {', '.join(compute['devices']) or 'unknown'} ({compute['jobs']} training jobs)",
             f"- total compute of the training jobs: {_duration(compute['wall_s'])} wall time summed over jobs, "
-            f"{_duration(compute['cpu_s'])} CPU time; largest peak memory {compute['max_rss_mb'] / 1024:.2f} GB",
-            ""]
-    out += ["Data", "----", ""]
+            f"{_duration(compute['cpu_s'])} CPU time; largest peak memory {compute['max_rss_mb'] / 1024:.2f} GB", ""]
+
+
+def short_commit(commit: str) -> str:
+    """A git commit as its first 12 digits (and '+dirty'); anything else as given."""
+    head, dirty, _ = commit.partition("+dirty")
+    return head[:12] + dirty if re.fullmatch(r"[0-9a-f]{40}", head) else commit
+
+
+def _data_lines(datasets: dict[str, dict]) -> list[str]:
     rows = []
     for path, source in datasets.items():
         kind = "synthetic" if is_synthetic(source) else "real"
         rows.append({"dataset": path, "source": kind, "what": describe_dataset(_kind_of(path, source), source),
-                     "checksum": source.get("checksum", NA)})
-    if rows:
-        out += [_rst_table(pd.DataFrame(rows), "25 8 37 30"), ""]
-    out += ["Sanity checks", "-------------", ""]
+                     "checksum": short_checksum(source.get("checksum", NA))})
+    return [_rst_table(pd.DataFrame(rows), "30 10 40 20"), ""] if rows else ["No dataset recorded.", ""]
+
+
+def _checks_lines(checks: pd.DataFrame) -> list[str]:
     if checks.empty:
-        out += ["No run was flagged (validation metric moved, selected epoch after the first, prediction not "
+        return ["No run was flagged (validation metric moved, selected epoch after the first, prediction not "
                 "constant).", ""]
-    else:
-        out += [f"**{checks['run'].nunique()} run(s) flagged**; their numbers do not measure what the method can "
-                "do (details under *4 Sanity checks*):", ""]
-        grouped = checks.groupby("run", sort=False)["check"].agg(lambda c: "; ".join(dict.fromkeys(c)))
-        out += [_rst_table(grouped.reset_index().rename(columns={"check": "problems"})), ""]
-    out += ["Published vs reproduced", "-----------------------", ""]
+    grouped = checks.groupby("run", sort=False)["check"].agg(lambda c: "; ".join(dict.fromkeys(c)))
+    return [f"**{checks['run'].nunique()} run(s) flagged**; their numbers do not measure what the method can do "
+            "(details under *4 Sanity checks*):", "",
+            _rst_table(grouped.reset_index().rename(columns={"check": "problems"})), ""]
+
+
+def _section(title: str) -> list[str]:
+    return [title, "-" * len(title), ""]
+
+
+def introduction_rst(provenance: dict, overview_frame: pd.DataFrame, checks: pd.DataFrame,
+                     configfiles: list[str], claims: str = "") -> str:
+    """The report's opening page, top first: the title, the data-source banner, what was run (config, code,
+    device, cost), the contents; then the data with their checksums, the flagged runs, the claims' verdicts (a
+    line per study: landslides.claims_table.introduction_section), and every published number beside the
+    reproduced one."""
+    datasets = provenance.get("datasets", {})
+    synthetic = any(is_synthetic(s) for s in datasets.values())
+    title = "Landslide-detection reproductions"
+    out = [title, "=" * len(title), "", LANDING_STYLE]
+    out += data_banner(datasets)
+    out += _section("What was run") + _run_lines(provenance, configfiles)
+    out += _section("Contents") + CONTENTS + [""]
+    out += _section("Data") + _data_lines(datasets)
+    out += _section("Sanity checks") + _checks_lines(checks)
+    if claims:
+        out += [claims, ""]
+    out += _section("Published vs reproduced")
     if overview_frame.empty:
         out += ["No study of this run has published numbers to compare.", ""]
     else:
-        out += [_rst_table(printed_overview(overview_frame)), "", overview_note(synthetic), ""]
-    if claims:  # the claims' verdicts, a line per study (landslides.claims_table.introduction_section)
-        out += [claims, ""]
-    out += ["Contents", "--------", "",
-            "- *1 Overview*: this comparison as a table with CSV, Markdown and LaTeX files",
-            "- *2 Tables*: every table each study writes, shaped as in its paper, then the tidy table of every grid "
-            "cell, split and metric",
-            "- *3 Figures*: the figures of each study, each once (PNG; the PDF lies beside it under "
-            "``results/<study>/figures/``)",
-            "- *4 Sanity checks*: runs whose training did not work",
-            "- *5 Provenance*: resolved config, package versions, data checksums, per-run device, time and memory", ""]
+        # One statement a paragraph, as in the Markdown and HTML overview.
+        note = overview_note(synthetic, overview_frame).replace("\n", "\n\n")
+        out += [_rst_table(printed_overview(overview_frame)), "", note, ""]
     return "{% raw %}\n" + "\n".join(out) + "\n{% endraw %}\n"
 
 

@@ -21,7 +21,7 @@ def main(snakemake):
     printed = tables.printed_table(table)
     write_markdown(printed, out.md,
                    title="Pretrain (Boehm et al.): stage-2 test metrics per pretraining and training size",
-                   note=tables.table_note(study, stage1, source))
+                   note=tables.table_note(study, stage1, source, table))
     flagged = tuple(stage1.loc[stage1["check"] != "ok", "pretraining region"]) if len(stage1) else ()
     figures.plot_metrics(tidy, out.metrics, out.metrics_pdf, source, flagged)
     runs = [json.loads(Path(p).read_text()) for p in snakemake.input.metrics]

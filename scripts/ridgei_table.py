@@ -11,8 +11,8 @@ from landslides.studies.ridgei import tables
 def main(snakemake):
     table = tables.build_table(load_runs(snakemake.input.metrics))
     table.to_csv(snakemake.output.csv, index=False)
-    tables.comparison(table).to_csv(snakemake.output.comparison, index=False)
     flags = run_flags(snakemake.input.metrics, snakemake.config)
+    tables.comparison(table, flags).to_csv(snakemake.output.comparison, index=False)
     Path(snakemake.output.md).write_text(tables.table_markdown(table, snakemake.params.source, flags))
     print(table.to_string())
 

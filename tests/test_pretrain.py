@@ -307,3 +307,14 @@ def test_bad_stage1_file(tmp_path):
     bad.write_text("not a model")
     with pytest.raises(InputError, match="model.pt"):
         pretrain_train.load_stage1(bad)
+
+
+def test_equal_abs_and_signed_count_errors_are_explained():
+    """Issue #33: identical mean-abs and mean-signed columns get a sentence saying why (every error >= 0)."""
+    same = pd.DataFrame({f"count_{kind}_{group}_mean": [4268.0, 1836.0] for kind in ("abs", "signed")
+                         for group in ("all", "landslide", "landslide_free")})
+    stage1 = pd.DataFrame(columns=["pretraining region", "check"])
+    study = {"stage2_region": "hokkaido", "seeds": [0]}
+    assert "|error| = error" in pretrain_tables.table_note(study, stage1, table=same)
+    differ = same.assign(count_signed_all_mean=[-10.0, 1836.0])
+    assert "|error| = error" not in pretrain_tables.table_note(study, stage1, table=differ)

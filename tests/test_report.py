@@ -69,10 +69,46 @@ def test_overview_names_figure_only_and_units():
                             "published": 54.2, "reproduced": np.nan, "std": np.nan, "n": 0, "unit": "%"}])
     frame = report.overview([transfer, pretrain, ridgei])
     printed = report.printed_overview(frame)
-    assert printed["published"].tolist() == ["0.421", "figure only", "54.20"]
-    assert printed["reproduced"].tolist() == ["0.872", "0.960", "undefined"]
-    assert printed["difference"].tolist()[0] == "+0.451" and printed["unit"].tolist() == ["fraction", "fraction", "%"]
+    # The figure-only row has nothing to compare: one pointer line of the note instead of a row of dashes.
+    assert printed["published"].tolist() == ["0.421", "54.20"]
+    assert printed["reproduced"].tolist() == ["0.872", "undefined"]
+    assert printed["difference"].tolist()[0] == "+0.451" and printed["unit"].tolist() == ["fraction", "%"]
+    assert printed["metric"].tolist() == ["pixel AUPRC", "precision"]  # in words, not the column names
     assert not NAN_WORD.search(aggregate.markdown_table(printed))
+    note = report.overview_note(True, frame).splitlines()
+    pointer = [line for line in note if line.startswith("pretrain:")]
+    assert len(pointer) == 1 and "figures only" in pointer[0] and "results/tables/pretrain.md" in pointer[0]
+    assert any("SYNTHETIC" in line for line in note)
+
+
+def test_overview_marks_a_flagged_run_in_its_rows_and_footer():
+    ridgei = pd.DataFrame([{"study": "ridgei", "experiment": name, "split": "test", "metric": "miou",
+                            "published": 81.05, "reproduced": 65.7, "std": np.nan, "n": 1, "unit": "%", "flag": flag}
+                           for name, flag in (("DeepLabv3+", "selected epoch 0"), ("Anomaly U-Net", ""))])
+    frame = report.overview([ridgei])
+    assert report.printed_overview(frame)["experiment"].tolist() == ["DeepLabv3+ (flagged)", "Anomaly U-Net"]
+    refine = pd.DataFrame([{"study": "refine", "experiment": "+SN+SLO (round 0)", "split": "val", "metric": "f1 (%)",
+                            "published": 73.2, "reproduced": 23.3, "std": np.nan, "n": 1, "unit": "%"}])
+    note = report.overview_note(False, report.overview([refine]))
+    assert "SN: separated normalization" in note and "SLO: the Lovasz" in note and "SP:" not in note
+    assert [line for line in report.overview_note(False, frame).splitlines() if "flagged" in line] == [
+        "(flagged) ridgei, DeepLabv3+: selected epoch 0; its numbers do not measure the method (4 Sanity checks)."]
+
+
+def test_landing_page_opens_with_the_data_banner_and_short_checksums():
+    provenance = {"config": {"studies": ["transfer"]}, "git_commit": "a" * 40 + "+dirty",
+                  "datasets": {"x.zarr": {"source": "synthetic", "study": "transfer", "region": "x",
+                                          "checksum": "sha256:" + "f" * 64}}}
+    text = report.introduction_rst(provenance, report.overview([]), pd.DataFrame(columns=report.CHECK_COLUMNS), [])
+    body = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
+    sections = [line for line in body.splitlines() if line.startswith((".. warning::", "What was run", "Contents",
+                                                                       "Data\n", "Published vs"))]
+    assert sections[:3] == [".. warning::", "What was run", "Contents"]
+    assert "sha256:" + "f" * 12 + "…" in text and "f" * 13 not in text
+    assert "a" * 12 + "+dirty" in text and "a" * 13 not in text
+    real = dict(provenance, datasets={"x.zarr": {"source": "zenodo", "study": "transfer", "region": "x"}})
+    real_text = report.introduction_rst(real, report.overview([]), pd.DataFrame(columns=report.CHECK_COLUMNS), [])
+    assert ".. note::" in real_text and ".. warning::" not in real_text
 
 
 def _run(folder, history, metrics, best_epoch):

@@ -206,8 +206,15 @@ def test_three_methods_on_a_tiny_scene(scene_parts, tmp_path):
     assert len(table) == 12 and table["published"].notna().sum() == 10
     assert "ResNet50 (test)" in ridgei_tables.table_markdown(table)
     assert len(ridgei_tables.comparison(table)) == 10
+    # A flagged run is marked wherever its numbers appear: its table row, its overview rows, its map panel.
+    flags = {"results/ridgei/runs/method~deeplab/seed~0": "selected epoch 0"}
+    assert ridgei_tables.flagged_methods(flags) == {"deeplab": "selected epoch 0"}
+    assert "| DeepLabv3+ (flagged: selected epoch 0) |" in ridgei_tables.table_markdown(table, flags=flags)
+    compared = ridgei_tables.comparison(table, flags)
+    assert set(compared.loc[compared["flag"] != "", "experiment"]) == {"DeepLabv3+"}
     maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei_plan.METHODS}
-    ridgei_figures.plot_qualitative(scene_parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
+    ridgei_figures.plot_qualitative(scene_parts, maps, tmp_path / "q.png", tmp_path / "q.pdf",
+                                    flagged=ridgei_tables.flagged_methods(flags))
     assert (tmp_path / "q.png").stat().st_size > 0
 
 

@@ -14,6 +14,8 @@ from landslides.workflow_layout import Grid
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_NAMES = ("DATA", "TABLES", "FIGURES", "COMPARISON", "run_targets", "job_params", "config_problems",
               "path_problems")
+# Studies whose table job reads settings of the study block: their plan trims them (report figure pages show them).
+TABLE_PARAMS = ("transfer", "pretrain", "refine")
 
 
 @pytest.mark.parametrize("study", STUDIES)
@@ -68,3 +70,16 @@ def test_grid_files_and_cells_round_trip():
     cell = grid.cell({"features": "sar_dem", "seed": "7"})
     assert cell == {"features": "sar_dem", "seed": 7} and isinstance(cell["seed"], int)
     assert grid.run_dir(cell) == "results/x/runs/features~sar_dem/seed~7"
+
+
+@pytest.mark.parametrize("study", TABLE_PARAMS)
+def test_table_jobs_receive_a_few_keys_not_the_study_block(study):
+    """Issue #33: the report prints a job's params beside every figure; the table job's are a handful of keys."""
+    from landslides.config import validate_config
+
+    config = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    block = config[study]
+    params = study_module(study, "plan").table_params(block)
+    assert set(params) < set(block) and len(params) <= 3, sorted(params)
+    rules = (ROOT / "workflow" / "rules" / f"{study}.smk").read_text()
+    assert f"study={study}_plan.table_params(" in rules and f"study={study.upper()},\n" not in rules

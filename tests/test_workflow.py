@@ -223,12 +223,17 @@ PAPER_TABLE_TITLES = {"transfer": "Transfer (Prapas et al., Table 1)", "pretrain
                       "ridgei": "Ridge-i (Kimura)", "refine": "Refine: Landslide4Sense"}
 
 
+def report_results(report_html: Path) -> dict[str, dict]:
+    """The entries of a `snakemake --report` file: path -> its data URI, MIME type and producing job's properties."""
+    return json.loads(re.search(r"^\s*var results = (\{.*\});\s*$", report_html.read_text(), re.M)[1])
+
+
 def report_items(report_html: Path) -> tuple[str, dict[str, str]]:
     """The opening page of a `snakemake --report` file, its embedded text items (path -> text) and its figures
     (path -> base64 PNG)."""
     text = report_html.read_text()
     opening = json.loads(re.search(r'^\s*var workflow_desc = (".*");\s*$', text, re.M)[1])
-    results = json.loads(re.search(r"^\s*var results = (\{.*\});\s*$", text, re.M)[1])
+    results = report_results(report_html)
     items = {path: base64.b64decode(entry["data_uri"].split("base64,", 1)[1]).decode()
              for path, entry in results.items() if entry["mime_type"].startswith(("text/", "application/json"))}
     figures = {path: entry["data_uri"].split("base64,", 1)[1] for path, entry in results.items()
@@ -257,6 +262,29 @@ def assert_report_holds_the_tables(report_html: Path, studies: list[str]):
     assert "Does the reproduction support each paper" in claims_page and "Data: SYNTHETIC" in claims_page
     for path, text in [("opening page", opening), *items.items()]:
         assert not re.search(r"\bnan\b", text, re.IGNORECASE), path
+
+
+def assert_report_opens_with_the_data_banner(report_html: Path):
+    """Issue #33: after the title, the landing page's first element is the data-source banner (a docutils warning,
+    which the page's own style draws as a box), then what was run, then the contents."""
+    opening, _, _ = report_items(report_html)
+    body = re.sub(r"<style>.*?</style>", "", opening, flags=re.S)
+    after_title = body.split('<h1 class="title">', 1)[1].split("</h1>", 1)[1].lstrip()
+    assert after_title.startswith('<div class="admonition warning">'), after_title[:200]
+    assert "SYNTHETIC" in after_title.split("</div>", 1)[0]
+    assert re.findall(r"<h1>(.*?)</h1>", body)[:2] == ["What was run", "Contents"]
+    assert "div.admonition.warning" in opening  # the style that makes the warning look like one
+
+
+def assert_figure_pages_show_no_study_config(report_html: Path, config: dict):
+    """Issue #33: the report prints the params of the job behind each figure; none holds a whole study block."""
+    for path, entry in report_results(report_html).items():
+        if not entry["mime_type"].startswith("image/"):
+            continue
+        params = entry["job_properties"]["params"]
+        for study in config["studies"]:
+            keys = [key for key in config[study] if f"'{key}':" in params]
+            assert len(keys) <= 1, (path, keys)
 
 
 def fetched_imagenet_weights(folder: Path, encoder: str) -> dict[str, str]:
@@ -308,7 +336,10 @@ def test_tiny_end_to_end_run(tmp_path):
     # The report rules: tidy tables, the overview, figures, provenance and the HTML report.
     overview = (results / "tables" / "overview.md").read_text()
     assert "transfer" in overview and "difference" in overview
-    assert "\\toprule" in (results / "tables" / "transfer.tex").read_text()
+    assert "\\toprule" in (results / "tables" / "transfer_runs.tex").read_text()
+    # results/tables/<study>.md is the paper-shaped table; the tidy per-run one is <study>_runs.md.
+    assert (results / "tables" / "transfer.md").read_text() == table
+    assert "every grid cell, split and metric" in (results / "tables" / "transfer_runs.md").read_text()
     assert not (results / "figures").exists()  # each figure is stored once, where its study writes it
     claims = pd.read_csv(results / "tables" / "claims.csv")
     assert claims["claim_id"].tolist() == [claim.id for claim in study_claims("transfer")]  # one seed: no `per`
@@ -321,6 +352,8 @@ def test_tiny_end_to_end_run(tmp_path):
     snakemake("--configfile", str(config), "-d", str(workdir), "--report", str(workdir / "report.html"))
     assert (workdir / "report.html").stat().st_size > 100_000
     assert_report_holds_the_tables(workdir / "report.html", studies=["transfer"])
+    assert_report_opens_with_the_data_banner(workdir / "report.html")
+    assert_figure_pages_show_no_study_config(workdir / "report.html", tiny)
     # Nothing left to do: a second run is a no-op.
     again = snakemake("-n", "--cores", "2", "--configfile", str(config), "-d", str(workdir))
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -98,7 +98,8 @@ rule pretrain_table:
         maps_pdf=f"{pretrain_plan.FIGURES['maps']}.pdf",
         comparison=pretrain_plan.COMPARISON,
     params:
-        study=PRETRAIN,
+        # Only what the table and figures read: the report shows these params beside every figure.
+        study=pretrain_plan.table_params(PRETRAIN),
         source=lambda wc: study_source("pretrain"),  # report.smk
     log:
         "logs/pretrain/table.log",

@@ -124,7 +124,8 @@ rule refine_table:
         band_statistics_pdf=f"{refine_plan.FIGURES['band_statistics']}.pdf",
         comparison=refine_plan.COMPARISON,
     params:
-        study=REFINE,
+        # Only what the table and figures read: the report shows these params beside every figure.
+        study=refine_plan.table_params(REFINE),
         data_root=lambda wc, input: refine_plan.data_root_of(input.data),
         source=lambda wc: study_source("refine"),  # report.smk
     log:

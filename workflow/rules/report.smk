@@ -1,4 +1,5 @@
-# The reproduction report: each study's tables (paper-shaped and tidy) as report pages, the published-vs-
+# The reproduction report: each study's tables (paper-shaped, also copied to results/tables/<study>.*, and the
+# tidy per-run one, results/tables/<study>_runs.*) as report pages, the published-vs-
 # reproduced overview, a sanity pass over every run, the provenance of every number, and the opening page.
 # Figures are registered where the study rules write them (results/<study>/figures/), each once.
 #
@@ -14,6 +15,7 @@ include: "claims.smk"
 
 
 localrules:
+    paper_table,
     study_table,
     overview_table,
     study_tables_page,
@@ -26,13 +28,30 @@ wildcard_constraints:
     study="|".join(STUDIES),
 
 
+# results/tables/<study>.{csv,md}: the study's paper-shaped table, beside the overview, where a reader looks first.
+rule paper_table:
+    input:
+        csv=lambda wc: paper_table(wc.study, "csv"),
+        md=lambda wc: paper_table(wc.study, "md"),
+    output:
+        csv="results/tables/{study}.csv",
+        md="results/tables/{study}.md",
+    log:
+        "logs/report/{study}_paper_table.log",
+    conda:
+        "../../envs/report.yaml"
+    shell:
+        "(cp {input.csv} {output.csv} && cp {input.md} {output.md}) > {log} 2>&1"
+
+
+# results/tables/<study>_runs.*: the tidy table, one row per grid cell, split and metric.
 rule study_table:
     input:
         runs=lambda wc: STUDY_OUTPUTS[wc.study]["runs"],
     output:
-        csv="results/tables/{study}.csv",
-        md="results/tables/{study}.md",
-        tex="results/tables/{study}.tex",
+        csv="results/tables/{study}_runs.csv",
+        md="results/tables/{study}_runs.md",
+        tex="results/tables/{study}_runs.tex",
     params:
         source=lambda wc: study_source(wc.study),
     log:

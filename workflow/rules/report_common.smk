@@ -29,16 +29,26 @@ def checked_runs():
     return runs
 
 
+def paper_table(study, ext):
+    """The study's paper-shaped table file (`ext` csv or md): the first of its registered tables."""
+    return next(path for path in STUDY_OUTPUTS[study]["tables"] if path.endswith(f".{ext}"))
+
+
+def runs_tables(study):
+    """The tidy per-run table of a study (rule study_table) as CSV, Markdown and LaTeX."""
+    return [f"results/tables/{study}_runs.{ext}" for ext in ("csv", "md", "tex")]
+
+
 def study_markdown(study):
     """A study's tables as Markdown: its paper-shaped ones, then the tidy one."""
-    return [path for path in STUDY_OUTPUTS[study]["tables"] if path.endswith(".md")] + [f"results/tables/{study}.md"]
+    return [path for path in STUDY_OUTPUTS[study]["tables"] if path.endswith(".md")] + [runs_tables(study)[1]]
 
 
 def study_downloads(study):
     """Every table file of a study, offered for download on its report page."""
     files = [path for path in STUDY_OUTPUTS[study]["tables"] if not path.endswith(".md")]
     files += [STUDY_OUTPUTS[study]["comparison"]]
-    return files + [f"results/tables/{study}.{ext}" for ext in ("csv", "md", "tex")]
+    return files + runs_tables(study)
 
 
 def report_targets():
@@ -48,7 +58,8 @@ def report_targets():
     targets = ["results/tables/overview.md", "results/report/overview.html", "results/provenance.json",
                "results/report/checks.html", "results/report/introduction.rst"]
     for study in enabled_studies():
-        targets += STUDY_OUTPUTS[study]["tables"] + [f"results/tables/{study}.md", f"results/report/tables/{study}.html"]
+        targets += STUDY_OUTPUTS[study]["tables"] + [f"results/tables/{study}.{ext}" for ext in ("csv", "md")]
+        targets += runs_tables(study) + [f"results/report/tables/{study}.html"]
         targets += [f"{stem}.{ext}" for stem in STUDY_OUTPUTS[study]["figures"].values() for ext in ("png", "pdf")]
     return targets + claims_targets()
 

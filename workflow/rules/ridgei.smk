@@ -85,6 +85,9 @@ rule ridgei_figure:
     input:
         unpack(lambda wc: ridgei_plan.scene_files(RIDGEI_SCENE)),
         maps=ridgei_plan.figure_maps(RIDGEI),
+        # Read by the panel's sanity flags (landslides.report.check_run) of the shown runs.
+        metrics=ridgei_plan.figure_runs(RIDGEI, "metrics.json"),
+        histories=ridgei_plan.figure_runs(RIDGEI, "history.csv"),
     output:
         png=report(f"{ridgei_plan.FIGURES['qualitative']}.png", caption="../report/ridgei_qualitative.rst",
                    category="3 Figures", subcategory="ridgei",

@@ -65,7 +65,8 @@ rule transfer_table:
         chip_auprc_pdf=f"{transfer_plan.FIGURES['chip_auprc']}.pdf",
         comparison=transfer_plan.COMPARISON,
     params:
-        study=TRANSFER,
+        # Only what the table and figures read: the report shows these params beside every figure.
+        study=transfer_plan.table_params(TRANSFER),
         source=lambda wc: study_source("transfer"),  # report.smk
     log:
         "logs/transfer/table.log",

@@ -19,7 +19,9 @@ def _axis_limits(ax, metric: str, values: np.ndarray) -> None:
     """Axes that do not magnify seed noise: rates on [0, 1], count errors from 0 (or below for signed ones)."""
     values = values[np.isfinite(values)]
     if metric == "auprc":
-        ax.set_ylim(0, 1.02)
+        # Zoomed on the values, at least 0.1 wide and topped at 1: on [0, 1] arms near 1 sit on one another.
+        low = min(float(values.min(initial=1.0)) - 0.02, 0.9)
+        ax.set_ylim(max(low, 0.0), 1.005)
     elif metric.startswith("fpr"):
         ax.set_ylim(0, max(0.1, float(values.max(initial=0)) * 1.2))
     else:
@@ -29,6 +31,20 @@ def _axis_limits(ax, metric: str, values: np.ndarray) -> None:
 
 
 ARM_ORDER = {"none": 0, "hokkaido": 1, "kaikoura": 2}
+
+
+def _no_skill(ax, no_skill: pd.Series) -> None:
+    """The no-skill AUPRC as a dashed line, or, where the zoomed axis leaves it out, its value at the foot."""
+    if not len(no_skill):
+        return
+    value = float(no_skill.mean())
+    if value >= ax.get_ylim()[0]:
+        ax.axhline(value, color="#999999", linewidth=0.8, linestyle="--")
+        ax.text(0.02, value, " no-skill", transform=ax.get_yaxis_transform(), fontsize=8, color="#666666",
+                ha="left", va="bottom")
+    else:
+        ax.text(0.02, 0.03, f"no-skill {value:.3f}: below the axis", transform=ax.transAxes, fontsize=8,
+                color="#666666", ha="left", va="bottom")
 
 
 def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "", flagged: tuple = ()) -> None:
@@ -41,38 +57,36 @@ def plot_metrics(tidy: pd.DataFrame, png: str, pdf: str, source: str = "", flagg
     chips = summary[summary.metric == "train_chips"].groupby("size")["mean"].max()
     ns = summary[summary.metric.isin(FIGURE_METRICS)]["n"]
     with_spread = len(ns) and ns.max() > 1
-    fig, axes = plt.subplots(1, len(FIGURE_METRICS), figsize=(3.3 * len(FIGURE_METRICS), 3.2))
+    # Two by two: a row of four is shrunk to unreadable fonts when the report fits it to the page width.
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 6.6))
+    axes = axes.ravel()
     for ax, metric in zip(axes, FIGURE_METRICS, strict=True):
         part = summary[summary.metric == metric]
         arms = sorted(part["pretraining"].unique(), key=lambda a: ARM_ORDER.get(a, 99))
         for i, arm in enumerate(arms):
             line = part[part.pretraining == arm]
             line = line.iloc[np.argsort([size_order(s) for s in line["size"]])]
-            xs = [x_of[str(s)] + 0.06 * (i - 1) for s in line["size"]]  # small offset keeps the points apart
+            xs = [x_of[str(s)] + 0.1 * (i - 1) for s in line["size"]]  # an offset keeps the arms' points apart
             yerr = np.where(line["n"] > 1, np.nan_to_num(line["std"]), np.nan) if with_spread else None
             label = f"{arm} (stage 1 did not learn)" if arm in flagged else arm
             ax.errorbar(xs, line["mean"], yerr=yerr, marker="o", capsize=3, color=arm_color(arm, i), label=label,
                         linestyle=":" if arm in flagged else "-")
-        if metric == "auprc":
-            no_skill = summary[summary.metric == "no_skill"]["mean"]
-            if len(no_skill):
-                ax.axhline(float(no_skill.mean()), color="#999999", linewidth=0.8, linestyle="--")
-                ax.text(-0.35, float(no_skill.mean()) + 0.01, "no-skill", fontsize=7, color="#666666",
-                        ha="left", va="bottom")
         if "signed" in metric:
             ax.axhline(0, color="#999999", linewidth=0.8, linestyle="--")
         _axis_limits(ax, metric, part["mean"].to_numpy(float))
+        if metric == "auprc":
+            _no_skill(ax, summary[summary.metric == "no_skill"]["mean"])
         ax.set_xlim(-0.4, len(sizes) - 0.6)
         ax.set_xticks(range(len(sizes)), [f"{s}\n({int(chips.get(s, np.nan))})" if s == "all" else s
                                           for s in sizes])
-        ax.set_xlabel("training chips (half landslide-free)")
-        ax.set_title(TABLE_METRICS[metric], fontsize=9)
+        ax.set_xlabel("training chips (half landslide-free)", fontsize=9)
+        ax.set_title(TABLE_METRICS[metric], fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="pretraining", fontsize=7, title_fontsize=7, loc="center left",
-               bbox_to_anchor=(1.0, 0.55), frameon=False)
-    fig.suptitle(f"Stage-2 test metrics against training size ({spread_phrase(ns)}); after {PAPER}, who show "
-                 "these as figures", fontsize=9)
-    fig.tight_layout()
+    fig.legend(handles, labels, title="pretraining", fontsize=9, title_fontsize=9, loc="upper center",
+               bbox_to_anchor=(0.5, 0.925), ncol=len(labels), frameon=False)
+    fig.suptitle(f"Stage-2 test metrics against training size ({spread_phrase(ns)});\nafter {PAPER}, who show "
+                 "these as figures", fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.88))
     add_footer(fig, source)
     save_figure(fig, png, pdf)
 

@@ -59,6 +59,13 @@ def job_params(study: dict) -> dict:
                       "stage2": study["stage2"]})
 
 
+def table_params(study: dict) -> dict:
+    """scripts/pretrain_table.py: the stage-2 region and seeds its note names and the figure option, only (the
+    runs reach it as input files), so the report's figure pages show the figure, not the study's config."""
+    return canonical({"stage2_region": study["stage2_region"], "seeds": study["seeds"],
+                      "figure_chips": study["figure_chips"]})
+
+
 def config_problems(config: dict, study: dict) -> Problems:
     """What one key of the pretrain block says about another (landslides.config.check_config)."""
     for index, region in enumerate(study["pretraining"]):

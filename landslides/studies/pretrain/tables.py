@@ -111,7 +111,16 @@ def printed_stage1(stage1: pd.DataFrame) -> str:
     return markdown_table(stage1, digits=3, na={"precision": "undefined", "auroc": "undefined"})
 
 
-def table_note(study: dict, stage1: pd.DataFrame, source: str = "") -> str:
+def abs_equals_signed(table: pd.DataFrame) -> bool:
+    """Whether every mean abs count error equals its mean signed one: every chip's error has the same sign (>= 0),
+    which a reader would otherwise take for a copied column."""
+    pairs = [(f"count_abs_{group}_mean", f"count_signed_{group}_mean")
+             for group in ("all", "landslide", "landslide_free")]
+    present = [(a, s) for a, s in pairs if a in table and s in table]
+    return bool(present) and all(np.allclose(table[a], table[s], equal_nan=True) for a, s in present)
+
+
+def table_note(study: dict, stage1: pd.DataFrame, source: str = "", table: pd.DataFrame | None = None) -> str:
     """What the numbers are, and the stage-1 classifiers' held-out metrics."""
     flagged = stage1[stage1["check"] != "ok"] if len(stage1) else stage1
     lines = [
@@ -121,6 +130,12 @@ def table_note(study: dict, stage1: pd.DataFrame, source: str = "") -> str:
         "Count error (px): per test chip, sum of predicted probabilities minus the number of landslide pixels "
         "(valid pixels); abs = mean of |error|, signed = mean of error; median over landslide-free chips is "
         "the authors' false-positive summary. FPR: pixels >= 0.5 on landslide-free chips.",
+    ]
+    if table is not None and abs_equals_signed(table):
+        lines.append("Mean abs and mean signed count errors are equal in every row: on every test chip the "
+                     "probabilities sum to at least the chip's landslide pixel count (the model over-predicts "
+                     "everywhere), so |error| = error.")
+    lines += [
         f"Published: none to print: {PAPER} show these results as figures only. Deviations from the paper and the "
         "authors' code: docs/deviations.md.",
     ]

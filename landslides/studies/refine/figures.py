@@ -33,14 +33,20 @@ def plot_f1_rounds(runs: list[dict], ensembles: list[dict], png: str, pdf: str, 
     from landslides.plots import add_footer, plt, save_figure
     fig, ax = plt.subplots(figsize=(6.0, 3.6))
     rounds = [e["params"]["round"] for e in ensembles]
-    members = set(ensembles[0]["params"]["members"]) if ensembles else set()
+    members = list(ensembles[0]["params"]["members"]) if ensembles else []
+    # One marker per member, named by its ladder label, so that each dot says which network it is.
+    markers = dict(zip(members, "^vDPX*", strict=False))
     for split, color in (("val", "#1b9e77"), ("test", "#d95f02")):
         ax.plot(rounds, [percent_of(e.get(split), "f1") for e in ensembles], "o-", color=color,
                 label=f"ensemble, {split}")
-        member_runs = [r for r in runs if r["params"]["run"] in members]
-        ax.plot([r["params"]["round"] + (0.05 if split == "test" else -0.05) for r in member_runs],
-                [percent_of(r.get(split), "f1") for r in member_runs], ".", color=color, alpha=0.5,
-                label=f"members, {split}")
+        for member in members:
+            member_runs = [r for r in runs if r["params"]["run"] == member]
+            if not member_runs:
+                continue
+            name = member_runs[0]["params"].get("label", member)
+            ax.plot([r["params"]["round"] + (0.06 if split == "test" else -0.06) for r in member_runs],
+                    [percent_of(r.get(split), "f1") for r in member_runs], markers.get(member, "."), color=color,
+                    alpha=0.6, markersize=5, linestyle="none", label=f"member {name}, {split}")
     last = max(rounds, default=0)
     published = sorted(REFINE["ensemble_test_f1"].items())
     shown = [(r, v) for r, v in published if r <= last]
@@ -69,8 +75,11 @@ def rgb(image: np.ndarray) -> np.ndarray:
 PATCH_EXTENT = "each patch 128 x 128 px at 10 m = 1.28 km across"
 
 
-def _panel(ax, array, title, **kwargs):
+def _panel(ax, array, title, outline=None, **kwargs):
+    """One map; `outline`: a label whose landslides are drawn as cyan contours over it (the truth to compare with)."""
     im = ax.imshow(array, interpolation="nearest", **kwargs)
+    if outline is not None and outline.any():
+        ax.contour(outline.astype(float), levels=[0.5], colors="cyan", linewidths=0.7)
     ax.set_title(title, fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -95,14 +104,16 @@ def plot_predictions(ensemble_files: list[str], data_root: str | Path, n_patches
     im = None
     for col, i in enumerate(chosen):
         patch_id = first[split]["id"][i]
-        _panel(axes[0, col], rgb(images[i]), f"{split} patch {patch_id}")
+        # The truth as cyan outlines over the image and both probability maps: where each round finds it.
+        _panel(axes[0, col], rgb(images[i]), f"{split} patch {patch_id}", outline=labels[i])
         _panel(axes[1, col], labels[i], "label (white: landslide)", cmap="gray", vmin=0, vmax=1)
         for row, (title, data) in enumerate(rows[2:], start=2):
-            im = _panel(axes[row, col], data[split]["prob"][i], title, cmap="magma", vmin=0, vmax=1)
+            im = _panel(axes[row, col], data[split]["prob"][i], title, outline=labels[i], cmap="magma", vmin=0,
+                        vmax=1)
     # The colourbar stands beside the probability rows only (the lower half), every panel keeping one size.
     fig.colorbar(im, ax=axes, shrink=0.45, anchor=(0.0, 0.02), label="landslide probability")
-    fig.suptitle(f"{split.capitalize()} patches with the most landslide pixels; {PATCH_EXTENT}, north up",
-                 fontsize=8)
+    fig.suptitle(f"{split.capitalize()} patches with the most landslide pixels; {PATCH_EXTENT}, north up;\n"
+                 "cyan: true landslide outlines", fontsize=8)
     add_footer(fig, source)
     save_figure(fig, png, pdf)
 
@@ -194,19 +205,28 @@ def plot_pseudo_labels(runs: list[dict], ensemble_files: list[str], pseudo: dict
             axes[1].plot(part["round"], 100 * part["true_fraction"], "--", color=c, alpha=0.7,
                          label=f"{split}: true masks")
         axes[2].plot(part["round"], 100 * part["precision"], "o-", color=c, label=f"{split} precision")
-        axes[2].plot(part["round"], 100 * part["recall"], "s:", color=c, label=f"{split} recall")
+        axes[2].plot(part["round"], 100 * part["recall"], "s:", color=c, label=f"{split} recall", clip_on=False)
+        # A round without any landslide pseudo-label has no precision: a cross at 0, named, not a silent gap.
+        undefined = part[part["true_fraction"].notna() & part["precision"].isna()]
+        if len(undefined):
+            axes[2].plot(undefined["round"], np.zeros(len(undefined)), "x", color=c, markersize=9, mew=2,
+                         clip_on=False, label=f"{split} precision undefined (no landslide label)")
     titles = ("pixels with a pseudo-label (%)", "landslide share (%)", "landslide pseudo-labels vs truth (%)")
     for ax, title in zip(axes, titles, strict=True):
         if frame.empty:
             continue
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("round trained on them")
-        ax.set_xticks(sorted(frame["round"].unique()))
+        rounds = sorted(frame["round"].unique())
+        ax.set_xticks(rounds)
+        ax.set_xlim(rounds[0] - 0.25, rounds[-1] + 0.25)  # the first and last rounds' markers clear of the frame
         ax.legend(fontsize=7)
     if not frame.empty:
-        axes[0].set_ylim(0, 102)
-        axes[1].set_ylim(0, max(5.0, float(100 * frame[["landslide_fraction", "true_fraction"]].max().max()) * 1.3))
-        axes[2].set_ylim(0, 102)
+        # Each axis starts a little below 0, so that a line at 0 (recall, share) is seen above the axis, not on it.
+        axes[0].set_ylim(-3, 102)
+        top = max(5.0, float(100 * frame[["landslide_fraction", "true_fraction"]].max().max()) * 1.3)
+        axes[1].set_ylim(-0.03 * top, top)
+        axes[2].set_ylim(-3, 102)
     threshold, background = pseudo.get("threshold"), pseudo.get("background_threshold")
     rule = (f"landslide where p >= {threshold}, background where p <= {background}, ignored in between"
             if background is not None else f"landslide where p >= {threshold}, background elsewhere")
@@ -297,8 +317,11 @@ def plot_band_statistics(stats: dict[str, dict], png: str, pdf: str, source: str
         ax.tick_params(axis="y", labelsize=6)
     for ax in axes.flat[len(bands):]:
         ax.axis("off")
-    fig.suptitle("Per-band mean ± std of every pixel, per split (after Zhao et al., Fig. 2); raw values as stored",
-                 fontsize=9)
+    # Landslide4Sense releases each band divided by a constant of its own: a value without a physical unit.
+    for ax in axes[:, 0]:
+        ax.set_ylabel("stored value\n(no unit)", fontsize=7)
+    fig.suptitle("Per-band mean ± std of every pixel, per split (after Zhao et al., Fig. 2); values as stored: "
+                 "each band divided by a constant, no physical unit", fontsize=9)
     fig.tight_layout()
     add_footer(fig, source)
     save_figure(fig, png, pdf)

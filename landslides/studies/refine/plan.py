@@ -110,6 +110,13 @@ def job_params(study: dict, name: str, round_index: int | None = None) -> dict:
     return canonical(trimmed)
 
 
+def table_params(study: dict) -> dict:
+    """scripts/refine_table.py: the figure options and the pseudo-label settings its pseudo-label figure
+    recomputes, only (the runs reach it as input files), so the report's figure pages show the figure, not the
+    study's config."""
+    return canonical({key: study[key] for key in ("figure_patches", "sample_patches", "pseudo")})
+
+
 def config_problems(config: dict, study: dict) -> Problems:
     """What one key of the refine block says about another (landslides.config.check_config)."""
     for name, model in study["models"].items():

@@ -119,7 +119,10 @@ def write_tables(table1: pd.DataFrame, table2: pd.DataFrame, csv_path: Path, md_
 
 
 def table_note(source: str) -> str:
-    return ("One training seed per run (the study's `seed`): single values, no spread. Ours: pixel counts summed "
+    return ("SN: separated normalization (source statistics for the train images, target statistics for val and "
+            "test; 'no' names the mode used instead); SLO: the Lovasz + OHEM + soft cross-entropy loss ('no' names the "
+            "loss used instead); SP: scale promotion, the factor the 128 px patches are enlarged by. "
+            "One training seed per run (the study's `seed`): single values, no spread. Ours: pixel counts summed "
             "over each split, threshold 0.5; published: Zhao et al. Table 1 (validation leaderboard) and Table 2 "
             f"(test leaderboard), real Landslide4Sense data. Deviations from the paper: docs/deviations.md. {source}")
 

@@ -12,26 +12,32 @@ from landslides.studies.ridgei.data import Area, SceneParts, mosaic_areas
 from landslides.studies.ridgei.plan import METHODS
 
 
-def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "") -> None:
+def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "",
+                     flagged: dict[str, str] | None = None) -> None:
     """Test-half image, ground truth and the three detection maps side by side, north up, scale bar in m.
 
     For a tile folder: a grid, one row per shown test tile (see _figure_tiles) and the same five columns;
-    north arrow and scale bar only where the tiles are georeferenced.
+    north arrow and scale bar only where the tiles are georeferenced. `flagged`: method -> the sanity checks'
+    problems of its shown run, written in red under its title.
     """
     from landslides.plots import add_footer, add_scale_bar, plt, save_figure
+    flagged = flagged or {}
     if parts.tiles:
-        _plot_tile_grid(parts, map_paths, png, pdf, source)
+        _plot_tile_grid(parts, map_paths, png, pdf, source, flagged)
         return
     rgb = np.stack([mosaic_areas([_display_band(a.image[b]) for a in parts.test], parts.test)[0]
                     for b in range(3)], axis=-1)
     truth, transform = mosaic_areas([a.label.astype(np.float32) for a in parts.test], parts.test)
-    panels = [("test-half image", np.nan_to_num(rgb, nan=1.0), None), ("ground truth", truth, None)]
-    titles = {"classifier": "ResNet50 patch classifier", "deeplab": "DeepLabV3+", "anomaly": "anomaly U-Net"}
+    panels = [("test-half image", np.nan_to_num(rgb, nan=1.0), None, ""), ("ground truth", truth, None, "")]
     for method in METHODS:
-        panels.append((titles[method], _read_map(map_paths[method]), truth))
+        panels.append((TITLES[method], _read_map(map_paths[method]), truth, flagged.get(method, "")))
     north_up = transform.e < 0  # rows run southwards on a north-up grid; flip otherwise
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
-    for ax, (title, image, outline) in zip(axes, panels, strict=True):
+    # Each panel as wide as the test half's shape asks (a half is tall and narrow): no blank between panels.
+    height = 4.0
+    width = height * truth.shape[1] / truth.shape[0]
+    fig, axes = plt.subplots(1, len(panels), figsize=(len(panels) * (width + 0.25) + 0.3, height + 1.1),
+                             layout="constrained")
+    for ax, (title, image, outline, problem) in zip(axes, panels, strict=True):
         shown = image if north_up else image[::-1]
         if shown.ndim == 3:
             ax.imshow(shown, interpolation="nearest")
@@ -41,6 +47,8 @@ def plot_qualitative(parts: SceneParts, map_paths: dict[str, str], png: str, pdf
             ax.contour(np.nan_to_num(outline if north_up else outline[::-1]), levels=[0.5], colors="cyan",
                        linewidths=0.6)
         ax.set_title(title, fontsize=9)
+        if problem:
+            _flag_panel(ax, problem)
         ax.set_xticks([])
         ax.set_yticks([])
         add_scale_bar(ax, shown.shape[1], parts.resolution_m)
@@ -57,6 +65,15 @@ FIGURE_TILES = 8  # test tiles in the tile-folder figure: mostly with landslides
 TITLES = {"classifier": "ResNet50 patch classifier", "deeplab": "DeepLabV3+", "anomaly": "anomaly U-Net"}
 
 
+def _flag_panel(ax, problem: str) -> None:
+    """A red frame and the sanity checks' finding under the panel: this map does not show what the method can do."""
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#b91c1c")
+        spine.set_linewidth(2)
+    ax.text(0.5, -0.02, f"FLAGGED: {problem}\n(not what the method can do)", transform=ax.transAxes, ha="center",
+            va="top", fontsize=7, color="#b91c1c")
+
+
 def _figure_tiles(areas: list[Area], count: int = FIGURE_TILES) -> list[int]:
     """Indices of the test tiles to show: up to a quarter landslide-free (first in name order), the rest
     with landslides, evenly spread over their landslide fraction (highest first)."""
@@ -69,7 +86,8 @@ def _figure_tiles(areas: list[Area], count: int = FIGURE_TILES) -> list[int]:
     return [with_landslides[i] for i in spread] + free[:n_free]
 
 
-def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "") -> None:
+def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf: str, source: str = "",
+                    flagged: dict[str, str] | None = None) -> None:
     from landslides.plots import add_footer, add_scale_bar, plt, save_figure
     maps = {method: _read_map_and_transform(map_paths[method]) for method in METHODS}
     shown = _figure_tiles(parts.test)
@@ -92,7 +110,10 @@ def _plot_tile_grid(parts: SceneParts, map_paths: dict[str, str], png: str, pdf:
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title(columns[col], fontsize=8)
+                method = METHODS[col - 2] if col >= 2 else None
+                problem = (flagged or {}).get(method, "")
+                ax.set_title(columns[col] + (f"\nFLAGGED: {problem}" if problem else ""), fontsize=8,
+                             color="#b91c1c" if problem else "black")
         height, width = area.label.shape
         axes[row, 0].set_ylabel(f"{area.name}\n{height}x{width} px, {area.label.mean():.1%}", fontsize=7)
         if parts.georeferenced:  # only then do metres and north mean anything

@@ -29,7 +29,13 @@ def run_targets(study: dict) -> list[str]:
 
 def figure_maps(study: dict) -> list[str]:
     """The qualitative panel's maps: each method's run with the smallest seed."""
-    return grid(study).files("test_map.tif", seed=min(study["seeds"]))
+    return figure_runs(study, "test_map.tif")
+
+
+def figure_runs(study: dict, name: str) -> list[str]:
+    """File `name` of the runs whose maps the qualitative panel shows (each method's smallest seed): their
+    metrics.json and history.csv tell the panel which of them the sanity checks flag."""
+    return grid(study).files(name, seed=min(study["seeds"]))
 
 
 def scene_files(scene: dict) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -52,15 +54,17 @@ def table_markdown(table: pd.DataFrame, source: str = "", flags: dict[str, str] 
              "## Table 1: patch-based ResNet50 classifier (patch-level, %)", "",
              f"| Network (dataset) | {header} |",
              "|---|" + "---:|" * (2 * len(TABLE1_METRICS))]
+    flagged = method_flags(flags)
     for split in ("train", "test"):
-        cells = [_cell(table, f"ResNet50 ({split})", metric, 1) for metric, _, _, _ in TABLE1_METRICS]
-        lines.append(f"| ResNet50 ({split}) | " + " | ".join(cells) + " |")
+        name = f"ResNet50 ({split})"
+        cells = [_cell(table, name, metric, 1) for metric, _, _, _ in TABLE1_METRICS]
+        lines.append(f"| {_marked(name, flagged)} | " + " | ".join(cells) + " |")
     header2 = " | ".join(f"{label} ours | {label} published" for _, label in TABLE2_METRICS)
     lines += ["", "## Table 2: segmentation on the test half (pixel-level, %)", "",
               f"| Method | {header2} | Annotation |", "|---|" + "---:|" * (2 * len(TABLE2_METRICS)) + "---|"]
     for _, name, annotation in TABLE2_ROWS:
         cells = [_cell(table, name, metric, 2) for metric, _ in TABLE2_METRICS]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {annotation} |")
+        lines.append(f"| {_marked(name, flagged)} | " + " | ".join(cells) + f" | {annotation} |")
     n = int(table["n"].max()) if len(table) else 0
     lines += ["", f"Ours: {seeds_phrase(n)}; published: Kimura (Ridge-i), Tables 1-2, dataset A. Every number in "
               "percent (Table 1 to 0.1, Table 2 to 0.01, as the paper). 'not reported': the paper gives no number; "
@@ -74,6 +78,11 @@ def table_markdown(table: pd.DataFrame, source: str = "", flags: dict[str, str] 
     return "\n".join(lines) + "\n"
 
 
+def _marked(name: str, flagged: dict[str, str]) -> str:
+    """A method's row label, marked where the sanity checks flag its run (the footer's WARNING says why)."""
+    return f"{name} (flagged: {flagged[name]})" if name in flagged else name
+
+
 def _cell(table: pd.DataFrame, name: str, metric: str, digits: int = 1) -> str:
     """'ours | published' for one metric, both in percent with the same digits."""
     row = table[(table.method == name) & (table.metric == metric)].iloc[0]
@@ -82,9 +91,30 @@ def _cell(table: pd.DataFrame, name: str, metric: str, digits: int = 1) -> str:
     return f"{ours} | {published}"
 
 
-def comparison(table: pd.DataFrame) -> pd.DataFrame:
-    """The report's tidy published-vs-reproduced rows (only cells the paper gives a number for), in percent."""
+def flagged_methods(flags: dict[str, str] | None) -> dict[str, str]:
+    """Method (classifier, deeplab, anomaly) -> the sanity checks' problems of its runs, from run folder -> problems
+    (landslides.report.run_flags); the folder names the method as method~<method>."""
+    out: dict[str, str] = {}
+    for run, problem in (flags or {}).items():
+        method = next((part.split("~", 1)[1] for part in Path(run).parts if part.startswith("method~")), None)
+        if method:
+            out[method] = "; ".join(dict.fromkeys(filter(None, [out.get(method), problem])))
+    return out
+
+
+def method_flags(flags: dict[str, str] | None) -> dict[str, str]:
+    """Printed method name (as in the tables) -> the sanity checks' problems of its runs (see flagged_methods)."""
+    names = {"classifier": [f"ResNet50 ({split})" for split in ("train", "test")]}
+    names.update({method: [name] for method, name, _ in TABLE2_ROWS})
+    return {name: problem for method, problem in flagged_methods(flags).items() for name in names.get(method, [])}
+
+
+def comparison(table: pd.DataFrame, flags: dict[str, str] | None = None) -> pd.DataFrame:
+    """The report's tidy published-vs-reproduced rows (only cells the paper gives a number for), in percent; `flag`:
+    the sanity checks' problems of the row's runs (run folder -> problems, landslides.report.run_flags)."""
     given = table[table["published"].notna()]
+    flagged = method_flags(flags)
     return pd.DataFrame({"study": "ridgei", "experiment": given["method"], "split": given["split"],
                          "metric": given["metric"], "published": given["published"],
-                         "reproduced": given["mean"], "std": given["std"], "n": given["n"], "unit": "%"})
+                         "reproduced": given["mean"], "std": given["std"], "n": given["n"], "unit": "%",
+                         "flag": [flagged.get(name, "") for name in given["method"]]})

@@ -15,8 +15,8 @@ from landslides.studies.transfer.tables import arm_label
 
 
 def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None:
-    """Bars: our AUPRC per arm (mean over seeds), dots: each seed's run; black ticks: the paper's Table 1 (one
-    run per arm); dashed: no-skill."""
+    """Bars: our AUPRC per arm (mean over seeds), dots: each seed's run; solid black ticks: the paper's Table 1
+    (one run per arm); dashed grey line: no-skill, its value right of the panel."""
     from landslides.plots import add_footer, arm_color, bar_with_errors, plt, save_figure, spread_phrase
     summary = summarize(tidy[tidy.metric == "auprc"], ["features", "augmentation", "split"])
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
@@ -33,12 +33,14 @@ def plot_auprc(tidy: pd.DataFrame, png: str, pdf: str, source: str = "") -> None
             values = runs[(runs.features == features) & (runs.augmentation == augmentation)]["value"].to_numpy()
             ax.plot(x[i] + np.linspace(-0.2, 0.2, len(values)) * (len(values) > 1), values, "o", markersize=3,
                     color="black", markerfacecolor="white", zorder=4, label="each seed's run" if i == 0 else None)
-        ax.hlines(published, x - 0.4, x + 0.4, colors="black", linewidth=1.6, linestyles=(0, (3, 1.5)), zorder=3,
+        # Solid black ticks for the paper, a dashed grey line for no-skill: two styles that cannot be confused.
+        ax.hlines(published, x - 0.4, x + 0.4, colors="black", linewidth=2.0, zorder=3,
                   label="published (Prapas et al., Table 1, real data)")
         baseline = tidy[(tidy.metric == "no_skill") & (tidy.split == split)]["value"].mean()
         ax.axhline(baseline, color=arm_color("no-skill"), linestyle="--", label="no-skill (landslide pixel fraction)")
-        ax.text(-0.45, baseline + 0.015, f"no-skill {baseline:.3f}", ha="left", va="bottom", fontsize=7,
-                color="#555555", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+        # The value right of the panel, on the line's height: inside, a label box would cover part of a bar.
+        ax.text(1.01, baseline, f"{baseline:.3f}", transform=ax.get_yaxis_transform(), ha="left", va="center",
+                fontsize=7, color="#555555")
         ax.set_ylim(0, 1.05)
         ax.set_title(title, fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -142,8 +144,10 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
     fig.colorbar(im, ax=axes, shrink=0.6, label="landslide probability (cyan: true outline; grey: no data)")
     # Which columns are which: a header over each group.
     run = chosen[0][1]
-    groups = ((0, n_val, f"VALIDATION chips: {run['train_region']} (training region)"),
-              (n_val, len(columns), f"TEST chips: {run['test_region']} (test region, never trained on)"))
+    # Over one or two columns a header on one line runs into its neighbour: then on three lines.
+    sep = "\n" if min(n_val, len(columns) - n_val) <= 2 else " "
+    groups = ((0, n_val, f"VALIDATION chips:{sep}{run['train_region']}{sep}(training region)"),
+              (n_val, len(columns), f"TEST chips:{sep}{run['test_region']}{sep}(test region,{sep}never trained on)"))
     fig.canvas.draw()
     for start, stop, text in groups:
         if stop <= start:
@@ -153,9 +157,10 @@ def plot_predictions(prediction_files: list[str], runs: list[dict], train_store:
         fig.text((left + right) / 2, 1.0, text, ha="center", va="bottom", fontsize=9, fontweight="bold")
     if 0 < n_val < len(columns):  # a rule between the two groups
         x = (axes[0, n_val - 1].get_position().x1 + axes[0, n_val].get_position().x0) / 2
-        fig.add_artist(plt.Line2D([x, x], [axes[-1, 0].get_position().y0, 1.03], color="black", linewidth=1.2,
+        top = 1.03 if sep == " " else axes[0, 0].get_position().y1 + 0.02  # below headers of several lines
+        fig.add_artist(plt.Line2D([x, x], [axes[-1, 0].get_position().y0, top], color="black", linewidth=1.2,
                                   transform=fig.transFigure))
     fig.suptitle(f"Predictions of seed {first_seed} of each arm; columns: chips with the most landslide pixels",
-                 fontsize=9, y=1.06)
+                 fontsize=9, y=1.06 if sep == " " else 1.13)
     add_footer(fig, source)
     save_figure(fig, png, pdf)

@@ -56,6 +56,12 @@ def job_params(study: dict, cell: dict) -> dict:
     return canonical(trimmed)
 
 
+def table_params(study: dict) -> dict:
+    """scripts/transfer_table.py: only the figure option it reads (the runs reach it as input files), so the
+    report's figure pages show the figure, not the study's config."""
+    return {"figure_chips": study["figure_chips"]}
+
+
 def config_problems(config: dict, study: dict) -> Problems:
     """What one key of the transfer block says about another (landslides.config.check_config)."""
     for key in ("train_region", "test_region"):

@@ -32,8 +32,10 @@ def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
     for (features, augmentation), group in summary.groupby(["features", "augmentation"], sort=False):
         rows.append(_table_row(arm_label(features, augmentation), group,
                                TRANSFER_AUPRC.get((features, augmentation), {})))
-    # The no-skill AUPRC is a property of the data (the positive fraction), the same for every run: one value.
-    no_skill = summarize(tidy[tidy.metric == "no_skill"], ["split"]).assign(std=np.nan, n=1)
+    # The no-skill AUPRC is a property of the data (the positive fraction), the same for every run: one value, no
+    # spread, counted over the seeds like the arms (the overview's seed count matches theirs).
+    no_skill_runs = tidy[tidy.metric == "no_skill"]
+    no_skill = summarize(no_skill_runs, ["split"]).assign(std=np.nan, n=no_skill_runs["seed"].nunique())
     rows.append(_table_row(NO_SKILL, no_skill, TRANSFER_AUPRC[("no_skill", None)]))
     return pd.DataFrame(rows)
 
