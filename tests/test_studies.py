@@ -83,3 +83,10 @@ def test_table_jobs_receive_a_few_keys_not_the_study_block(study):
     assert set(params) < set(block) and len(params) <= 3, sorted(params)
     rules = (ROOT / "workflow" / "rules" / f"{study}.smk").read_text()
     assert f"study={study}_plan.table_params(" in rules and f"study={study.upper()},\n" not in rules
+
+
+def test_a_pretrained_stage2_cell_reads_one_stage1_model_file():
+    """scripts/pretrain_stage2.py reads `input.stage1` as one path: a list would reach torch.load as a Namedlist."""
+    plan = study_module("pretrain", "plan")
+    assert plan.stage1_input("hokkaido") == "results/pretrain/stage1/hokkaido/model.pt"
+    assert plan.stage1_input("none") == []

@@ -39,9 +39,10 @@ def stage1_files(study: dict, name: str) -> list[str]:
     return [stage1_file(region, name) for region in regions(study)]
 
 
-def stage1_input(pretraining: str) -> list[str]:
-    """The stage-1 model a stage-2 cell needs: none for the arm without pretraining."""
-    return [] if pretraining == "none" else [stage1_file(pretraining, "model.pt")]
+def stage1_input(pretraining: str) -> str | list:
+    """The stage-1 model a stage-2 cell needs: one file (the job reads `input.stage1` as a path), and none
+    for the arm without pretraining."""
+    return [] if pretraining == "none" else stage1_file(pretraining, "model.pt")
 
 
 def stage1_params(study: dict) -> dict:
