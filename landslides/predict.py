@@ -46,11 +46,12 @@ from landslides.train import landslide_probability, predict, select_device
 log = logging.getLogger(__name__)
 
 
-def covering_starts(length: int, size: int) -> list[int]:
-    """Window starts every `size` pixels plus one flush with the end, so every pixel is covered."""
+def covering_starts(length: int, size: int, step: int | None = None) -> list[int]:
+    """Window starts every `step` pixels (default `size`) plus one flush with the end, so every pixel is covered."""
     if length < size:
         raise InputError(f"a raster of {length} pixels is smaller than the {size}-pixel window")
-    starts = list(range(0, length - size + 1, size))
+    step = step or size
+    starts = list(range(0, length - size + 1, step))
     if starts[-1] + size < length:
         starts.append(length - size)
     return starts
@@ -61,20 +62,44 @@ def covering_starts(length: int, size: int) -> list[int]:
 RASTER_CALL_BYTES = 64 * 2**20
 
 
+def window_taper(size: int) -> np.ndarray:
+    """1-D blending weights of a window: a tent, highest in the middle and small (never 0) at the ends.
+
+    A network's output is least reliable at a window's border (its receptive field is cut there), and in
+    half-overlapping windows every interior pixel lies near the middle of some window: tent weights give
+    those windows the say, so window borders leave no seams in the map.
+    """
+    position = np.arange(size) + 0.5
+    return (np.minimum(position, size - position) / (size / 2)).astype(np.float32)
+
+
+def _coverage(starts: list[int], size: int, length: int) -> np.ndarray:
+    """Sum of the tapers of the windows at `starts` over each of `length` pixels (the blending's divisor)."""
+    total = np.zeros(length, np.float32)
+    for start in starts:
+        total[start : start + size] += window_taper(size)
+    return total
+
+
 def predict_area(score_fn: Callable[[torch.Tensor, int], torch.Tensor], image, patch_size: int, *,
-                 windows_per_call: int | None = None) -> np.ndarray:
+                 windows_per_call: int | None = None, overlap: bool = False) -> np.ndarray:
     """Run score_fn ((N, bands, p, p) windows, index of the first window -> (N, p, p) scores) over windows
     covering a whole (bands, H, W) image; returns the (H, W) float32 map.
 
+    overlap False: windows side by side (the last one of a row or column flush with the edge, overwriting
+    its overlap). overlap True: windows every half window, blended with `window_taper` weights (four
+    times the windows; no seams at window borders).
     `image` is an array or anything sliced the same way, `image[:, top:bottom]` (a `RasterRows` reads those
     rows from disk). Windows go in row-major order, `windows_per_call` at a time (all at once by default).
     """
     height, width = image.shape[1:]
-    rows, cols = covering_starts(height, patch_size), covering_starts(width, patch_size)
+    step = max(patch_size // 2, 1) if overlap else patch_size
+    rows, cols = covering_starts(height, patch_size, step), covering_starts(width, patch_size, step)
     windows = [(r, c) for r in rows for c in cols]
     per_call = windows_per_call or len(windows)
     calls = range(0, len(windows), per_call)
     out = np.zeros((height, width), np.float32)
+    taper = np.outer(window_taper(patch_size), window_taper(patch_size))
     for first in tqdm(calls, desc="windows", unit="part", file=sys.stderr, leave=False, disable=len(calls) < 2):
         part = windows[first : first + per_call]
         top = part[0][0]
@@ -83,7 +108,12 @@ def predict_area(score_fn: Callable[[torch.Tensor, int], torch.Tensor], image, p
                                            for r, c in part]))
         scores = score_fn(batch, first).numpy()
         for (r, c), score in zip(part, scores, strict=True):
-            out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
+            if overlap:
+                out[r : r + patch_size, c : c + patch_size] += taper * score
+            else:
+                out[r : r + patch_size, c : c + patch_size] = score  # the edge window overwrites its overlap
+    if overlap:  # the tapers are separable, so their sum is the outer product of the rows' and columns' sums
+        out /= np.outer(_coverage(rows, patch_size, height), _coverage(cols, patch_size, width))
     return out
 
 
@@ -169,26 +199,44 @@ def predict_raster(model, saved: dict, image_path: Path, output: Path, batch_siz
             rows.stats = rows.band_stats(saved["channels"])
         else:
             rows.stats = ChannelStats.from_dict(saved["normalization"])
-        extra, spec = saved["extra"], saved["spec"]
-        if spec["kind"] == "patch_classifier":
-            def score_fn(batch, first_index):  # one probability per window, painted over it
-                prob = predict(model, batch, batch_size, device)
-                return prob[:, None, None].expand(-1, batch.shape[-2], batch.shape[-1])
-        elif spec.get("classes") == spec.get("in_channels") and "noise_std" in extra:
-            from landslides.anomaly import error_maps
-
-            def score_fn(batch, first_index):
-                return error_maps(model, batch, noise_std=extra["noise_std"], noisy=extra["noisy_inference"],
-                                  smooth_px=extra["smooth_px"], batch_size=batch_size, device=device,
-                                  first_index=first_index)
-        else:
-            def score_fn(batch, first_index):
-                return predict(model, batch, batch_size, device, output=landslide_probability)
+        extra = saved["extra"]
         patch_size = int(extra.get("patch_size", 128))
         window_bytes = source.count * patch_size * patch_size * 4
         per_call = max(1, RASTER_CALL_BYTES // window_bytes // batch_size) * batch_size
-        score = predict_area(score_fn, rows, patch_size, windows_per_call=per_call)
+        if model_family(saved) == "anomaly":
+            from landslides.anomaly import anomaly_map
+
+            score = anomaly_map(model, rows, patch_size, noise_std=extra["noise_std"],
+                                noisy=extra["noisy_inference"], smooth_px=extra["smooth_px"],
+                                batch_size=batch_size, device=device, windows_per_call=per_call)
+        else:
+            score = predict_area(_score_fn(model, saved, batch_size, device), rows, patch_size,
+                                 windows_per_call=per_call)
         write_geotiff(score, source.transform, source.crs, output)
+
+
+def _score_fn(model, saved: dict, batch_size: int, device):
+    """A window scorer for predict_area: the patch classifier's probability painted over each window, or a
+    segmenter's landslide probability per pixel."""
+    if saved["spec"]["kind"] == "patch_classifier":
+        def score_fn(batch, first_index):
+            prob = predict(model, batch, batch_size, device)
+            return prob[:, None, None].expand(-1, batch.shape[-2], batch.shape[-1])
+        return score_fn
+
+    def score_fn(batch, first_index):
+        return predict(model, batch, batch_size, device, output=landslide_probability)
+    return score_fn
+
+
+def model_family(saved: dict) -> str:
+    """'classifier', 'anomaly' (a denoiser: one output per input band) or 'segmenter'."""
+    spec, extra = saved["spec"], saved.get("extra") or {}
+    if spec["kind"] == "patch_classifier":
+        return "classifier"
+    if spec.get("classes") == spec.get("in_channels") and "noise_std" in extra:
+        return "anomaly"
+    return "segmenter"
 
 
 def apply_model(model_path: str | Path, input_path: str | Path, output: str | Path, *, device_name: str = "auto",

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from landslides.anomaly import (
     AddGaussianNoise,
+    anomaly_map,
     choose_threshold,
-    error_maps,
     reconstruction_loss,
     validation_score,
 )
@@ -131,11 +131,20 @@ def landslide_free(patches: Patches) -> np.ndarray:
     return patches.images[keep]
 
 
+def landslide_free_errors(val_maps: list[np.ndarray], cut: Patches) -> np.ndarray:
+    """The map values inside the landslide-free patches of `cut` (patches of the areas `val_maps` cover)."""
+    size = cut.labels.shape[-1]
+    free = cut.labels.reshape(len(cut.labels), -1).max(axis=1) == 0
+    return np.concatenate([val_maps[a][r : r + size, c : c + size].ravel()
+                           for a, r, c, keep in zip(cut.area, cut.rows, cut.cols, free, strict=True) if keep])
+
+
 def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: MapFiles, job: Job) -> dict:
     stats = band_stats(parts.train)
     size, training = cfg["patch_size"], cfg["training"]
     train_clean = landslide_free(cut_patches(parts.train, stats, size, cfg["train_stride"]))
-    val_clean = landslide_free(cut_patches(parts.val, stats, size))
+    val_cut = cut_patches(parts.val, stats, size)
+    val_clean = landslide_free(val_cut)
     if len(train_clean) == 0 or len(val_clean) == 0:
         raise InputError("config: no landslide-free patch in the train part or the validation strip; "
                          "lower ridgei.anomaly.patch_size")
@@ -153,12 +162,16 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: 
                  evaluate_fn=partial(validation_score, **maps_kw),
                  run_id={"method": "anomaly", "cfg": cfg, "patches": train_clean.shape})
 
-    def error_fn(images, first_index=0):
-        return error_maps(model, images, noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"],
-                          first_index=first_index, **maps_kw)
+    def map_of(area: Area) -> np.ndarray:
+        return anomaly_map(model, normalized(area, stats), size, noise_std=cfg["noise_std"],
+                           noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"],
+                           batch_size=training["eval_batch_size"], device=job.device)
 
-    threshold = choose_threshold(error_fn(clean_val).numpy(), cfg["threshold_percentile"])
-    score_maps = [predict_area(error_fn, normalized(area, stats), size) for area in parts.test]
+    # The threshold comes from maps made exactly as the test maps are (whole areas, blended windows,
+    # smoothing), read inside the validation part's landslide-free patches only.
+    threshold = choose_threshold(landslide_free_errors([map_of(area) for area in parts.val], val_cut),
+                                 cfg["threshold_percentile"])
+    score_maps = [map_of(area) for area in parts.test]
     metrics = {"val": {"mse": result.best_val_metrics.get("mse", float("nan"))},
                "test": _pixel_metrics(score_maps, parts.test, threshold=threshold)}
     write_maps(score_maps, [m >= threshold for m in score_maps], parts, maps)
