@@ -203,8 +203,14 @@ def test_three_methods_on_a_tiny_scene(scene_parts, tmp_path):
     from landslides.aggregate import load_runs
 
     table = ridgei_tables.build_table(load_runs(runs))
-    assert len(table) == 12 and table["published"].notna().sum() == 10
-    assert "ResNet50 (test)" in ridgei_tables.table_markdown(table)
+    assert len(table) == 12 + 3 * 7 and table["published"].notna().sum() == 10
+    markdown = ridgei_tables.table_markdown(table)
+    assert "ResNet50 (test)" in markdown
+    # Table 3: every metric of every method beside no skill, none of them missing (issue #32).
+    table3 = table[table["table"] == "Table 3"]
+    assert set(table3.metric) == {"auprc", "f1", "precision", "recall", "iou", "miou", "no_skill"}
+    assert table3[table3.metric.isin(["auprc", "iou", "miou", "no_skill"])]["mean"].notna().all()
+    assert markdown.count("| no skill (") == 3
     assert len(ridgei_tables.comparison(table)) == 10
     maps = {method: str(tmp_path / method / "test_map.tif") for method in ridgei_plan.METHODS}
     ridgei_figures.plot_qualitative(scene_parts, maps, tmp_path / "q.png", tmp_path / "q.pdf")
