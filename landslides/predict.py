@@ -1,4 +1,4 @@
-"""Apply any trained model.pt of this workflow to new data and write landslide probability maps.
+"""Apply any trained model.pt of this workflow to new data and write landslide maps.
 
     python -m landslides.predict MODEL INPUT OUTPUT [--device auto] [--batch-size 16]
 
@@ -8,13 +8,20 @@ channels and normalization (`landslides.runs`). INPUT is one of:
 - a chip store (`resources/chips/<region>.zarr`, built from any datacube by the workflow): every chip is
   predicted and the chips are mosaicked into OUTPUT, one GeoTIFF in the store's CRS (NaN outside the
   extraction mask);
-- a GeoTIFF image (ridgei models): predicted in windows of the model's patch size covering the raster,
-  read from disk a band of rows at a time (`RasterRows`, `RASTER_CALL_BYTES`); OUTPUT is a GeoTIFF on the
-  image's grid. A DeepLabV3+ model writes probabilities, the patch classifier
-  each window's probability, the anomaly U-Net its denoising error (detections: >= the stored threshold);
+- a raster file (ridgei models): GeoTIFF, PNG, JPEG or any other format GDAL reads, with the model's bands
+  (more for a ridgei model: the first ones are used, so an RGBA PNG loses its alpha as in training);
+  predicted in windows of the model's patch size covering the raster, read from disk a band of rows at a
+  time (`RasterRows`, `RASTER_CALL_BYTES`); OUTPUT is a GeoTIFF on the image's grid (in pixel coordinates
+  without a CRS where the image has no georeferencing: one warning line says so);
 - a Landslide4Sense-layout folder (`image_N.h5` files, or a folder holding `img/`; refine models):
   OUTPUT is a folder with one `image_N_probability.tif` per patch (the benchmark's patches carry no
   georeferencing, so the files have none either).
+
+What OUTPUT holds (`WRITES`): a segmenter (transfer, pretrain stage 2, refine, ridgei DeepLabV3+) the
+landslide probability of each pixel; the ridgei patch classifier the probability of each window, painted
+over it; the ridgei anomaly U-Net a score, its denoising error (not a probability). No model writes labels:
+detection is score >= the threshold stored in model.pt (`load_model(path)[1]["extra"]["threshold"]`; 0.5
+for probabilities).
 
 Normalization follows the model's mode: statistics stored with the model (the training data's), except
 `separated`, where new data are a domain of their own and bring their own statistics (Zhao et al.). A network
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +42,7 @@ import rasterio
 import rasterio.errors
 import torch
 from affine import Affine
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 from tqdm import tqdm
 
@@ -122,21 +131,22 @@ class RasterRows:
     NaN: what predict_area slices, so that a raster larger than memory can be predicted. Without `stats`
     the rows come as read (float32)."""
 
-    def __init__(self, source, stats: ChannelStats | None = None):
+    def __init__(self, source, stats: ChannelStats | None = None, bands: int | None = None):
         self.source, self.stats = source, stats
-        self.shape = (source.count, source.height, source.width)
+        self.bands = bands or source.count  # the first `bands` bands are read
+        self.shape = (self.bands, source.height, source.width)
 
     def __getitem__(self, key) -> np.ndarray:
         _, rows = key
         window = Window(0, rows.start, self.source.width, rows.stop - rows.start)
-        data = self.source.read(window=window).astype(np.float32)
+        data = self.source.read(list(range(1, self.bands + 1)), window=window).astype(np.float32)
         if not np.isfinite(data).all():
             raise InputError(f"{self.source.name}: NaN or infinite pixel values (rows {rows.start}-{rows.stop})")
         return data if self.stats is None else normalize(data[None], self.stats)[0]
 
     def band_stats(self, channels: list[str], rows_per_read: int = 1024) -> ChannelStats:
         """Mean and std per band of every pixel as read, in two passes over bands of rows (as `band_stats`)."""
-        raw = RasterRows(self.source)
+        raw = RasterRows(self.source, bands=self.bands)
         height = self.shape[1]
         parts = [slice(top, min(top + rows_per_read, height)) for top in range(0, height, rows_per_read)]
         total = sum(raw[:, part].sum(axis=(1, 2), dtype=np.float64) for part in parts)
@@ -188,13 +198,22 @@ def predict_raster(model, saved: dict, image_path: Path, output: Path, batch_siz
     if not image_path.is_file():
         raise InputError(f"{image_path}: file not found")
     try:
-        source = rasterio.open(image_path)
+        with warnings.catch_warnings():
+            # A PNG or JPEG (or any raster) without georeferencing is fine: one line of ours says what follows.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            source = rasterio.open(image_path)
     except rasterio.errors.RasterioError as err:
         raise InputError(f"{image_path}: not a readable raster ({err})") from err
     with source:
-        if source.count != len(saved["channels"]):
-            raise InputError(f"{image_path}: {source.count} bands, the model was trained on {len(saved['channels'])}")
-        rows = RasterRows(source)
+        bands = len(saved["channels"])
+        if source.count < bands or (source.count > bands and saved.get("study") != "ridgei"):
+            raise InputError(f"{image_path}: {source.count} bands, the model was trained on {bands}")
+        if source.count > bands:  # as the tile reader does: an RGBA PNG loses its alpha
+            log.info("%s: %d bands; the first %d are used, as in training", image_path, source.count, bands)
+        if source.crs is None and source.transform.is_identity:
+            log.warning("%s: no georeferencing; %s is written in pixel coordinates without a CRS", image_path,
+                        output)
+        rows = RasterRows(source, bands=bands)
         if saved["normalization"]["mode"] == "separated":  # the raster is a domain of its own
             rows.stats = rows.band_stats(saved["channels"])
         else:
@@ -260,10 +279,35 @@ def apply_model(model_path: str | Path, input_path: str | Path, output: str | Pa
     return kind
 
 
+# What each model family writes into OUTPUT (the help's epilog and the last line printed).
+WRITES = {
+    "segmenter": "landslide probability per pixel (0-1)",
+    "classifier": "landslide probability per window (0-1), painted over the window",
+    "anomaly": "anomaly score per pixel (denoising error, not a probability)",
+}
+
+HELP_EPILOG = """INPUT kinds (recognized from the path):
+  chip store      a .zarr folder (resources/chips/<region>.zarr)     transfer, pretrain stage-2 models
+  raster          one image file: GeoTIFF, PNG, JPEG or any format   ridgei models
+                  GDAL reads, with the model's bands (bands beyond
+                  those are dropped, e.g. a PNG's alpha)
+  L4S folder      image_N.h5 patches, or a folder holding img/        refine models
+
+OUTPUT: a GeoTIFF (chip store, raster; on the raster's grid, pixel coordinates where it has no
+georeferencing), or a folder of image_N_probability.tif (L4S folder). What it holds:
+  DeepLabV3+, U-Net segmenters (transfer, pretrain, refine, ridgei deeplab): """ + WRITES["segmenter"] + """
+  ridgei patch classifier: """ + WRITES["classifier"] + """
+  ridgei anomaly U-Net: """ + WRITES["anomaly"] + """
+No model writes labels: a landslide is score >= the threshold stored in model.pt (extra.threshold;
+0.5 for probabilities). docs/own-data.md has examples."""
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=HELP_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="a run's model.pt")
-    parser.add_argument("input", help="chip store (.zarr), GeoTIFF image, or Landslide4Sense-layout folder")
+    parser.add_argument("input", help="chip store (.zarr), raster file (GeoTIFF, PNG, JPEG, ...), or "
+                                      "Landslide4Sense-layout folder")
     parser.add_argument("output", help="GeoTIFF to write (a folder for Landslide4Sense input)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=16)
@@ -271,9 +315,11 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         kind = apply_model(args.model, args.input, args.output, device_name=args.device, batch_size=args.batch_size)
+        _, saved = load_model(Path(args.model))
     except InputError as err:
         sys.exit(f"error: {err}")
-    print(f"{args.output}: landslide map of the {kind} {args.input}")
+    threshold = (saved.get("extra") or {}).get("threshold", 0.5)
+    print(f"{args.output}: {WRITES[model_family(saved)]} of the {kind} {args.input}; landslide where >= {threshold:g}")
 
 
 if __name__ == "__main__":

@@ -154,7 +154,8 @@ def test_threshold_sees_only_landslide_free_validation_errors(scene_parts, tmp_p
                                 _maps(tmp_path / "b"), start_job(1, "cpu"))
     assert first["threshold"] == second["threshold"]
     n_val_clean = first["patches"]["val_landslide_free"]
-    assert calls == [(n_val_clean, 32, 32)] * 2
+    # The errors are the pixels of the validation maps inside its landslide-free patches, nothing else.
+    assert calls == [(n_val_clean * 32 * 32,)] * 2
 
 
 def test_choose_threshold_is_a_percentile():
