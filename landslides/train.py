@@ -355,6 +355,7 @@ def fit(
                   f"{'loss' if on_val_loss else cfg['selection_metric']} since epoch {watched['epoch'] + 1}",
                   file=sys.stderr)
             break
+        epoch_started = time.perf_counter()
         row = train_one_epoch(train_model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
         prob = None
         if on_val_loss:  # a segmenter's metrics reuse this pass's probabilities
@@ -387,6 +388,10 @@ def fit(
                     "constant": constant_prediction(val_metrics),
                     "weights": {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
+        if epoch == start_epoch and cfg["epochs"] - epoch > 1:  # the first epoch measures this machine
+            took, left = time.perf_counter() - epoch_started, cfg["epochs"] - epoch - 1
+            print(f"epoch {epoch + 1} took {took:.0f} s with its validation; about {took * left:.0f} s for the "
+                  f"other {left} epoch(s)", file=sys.stderr)
         history.append(row)
         _write_history(history, history_path)
         if time.perf_counter() - last_write_end >= last_write_s / CHECKPOINT_TIME_SHARE:

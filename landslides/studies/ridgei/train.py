@@ -17,6 +17,7 @@ from landslides.anomaly import (
 )
 from landslides.constants import DECISION_THRESHOLD
 from landslides.errors import InputError
+from landslides.jobs import announce
 from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics, classification_metrics
 from landslides.models import build_model, patch_classifier_spec, segmentation_spec
@@ -186,6 +187,57 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: 
 RUNNERS = {"classifier": run_classifier, "deeplab": run_deeplab, "anomaly": run_anomaly}
 
 
+# Seconds per megapixel of training patches per epoch, the epoch's validation included (a job's training time
+# over training Mpx x epochs), by setup and device; measured with the schema defaults (patch 64, batch 8/16) on
+# 2 CPU threads, see docs/own-data.md. A setup without a measured rate gets no estimate before training;
+# `fit` prints one after the first epoch for every setup.
+RATES_S_PER_MPX_EPOCH = {
+    ("classifier resnet50", "cpu"): None,
+    ("deeplab resnet18", "cpu"): None,
+    ("anomaly resnet18 depth 3", "cpu"): None,
+}
+
+
+def setup_name(method: str, cfg: dict) -> str:
+    """The network of a method as the rate table names it: what sets its cost per pixel."""
+    if method == "classifier":
+        return "classifier resnet50"
+    if method == "deeplab":
+        return f"deeplab {cfg['encoder']}"
+    return f"anomaly {cfg['encoder']} depth {cfg['encoder_depth']}"
+
+
+def training_megapixels(areas: list[Area], patch_size: int, stride: int | None) -> float:
+    """Pixels of the training patches cut from `areas` (overlapping ones counted each time), in Mpx. For the
+    anomaly U-Net an upper bound: it trains on the landslide-free ones only (and its rate is measured so)."""
+    stride = stride or patch_size
+    patches = sum(((a.label.shape[0] - patch_size) // stride + 1) * ((a.label.shape[1] - patch_size) // stride + 1)
+                  for a in areas)
+    return patches * patch_size * patch_size / 1e6
+
+
+def time_estimate(method: str, cfg: dict, parts: SceneParts, device_type: str) -> str:
+    """One line: the training time expected from training pixels x epochs x the setup's measured rate."""
+    mpx = training_megapixels(parts.train, cfg["patch_size"], cfg["train_stride"])
+    epochs, setup = cfg["training"]["epochs"], setup_name(method, cfg)
+    rate = RATES_S_PER_MPX_EPOCH.get((setup, device_type))
+    work = f"{mpx:.2f} Mpx of training patches x {epochs} epoch(s)"
+    if rate is None:
+        return (f"ridgei {method}: {work}; no measured rate for {setup} on {device_type} (docs/own-data.md), the "
+                "time of the first epoch follows it")
+    seconds = mpx * epochs * rate
+    return (f"ridgei {method}: about {_duration(seconds)} to train ({work} x {rate:g} s per Mpx per epoch, "
+            f"measured for {setup} on 2 {device_type.upper()} threads; other machines differ)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def run_method(parts: SceneParts, method: str, study: dict, seed: int, files: RunFiles, maps: MapFiles, *,
                threads: int, device_name: str = "auto", deterministic: bool | None = None) -> dict:
     """Train and evaluate one method; writes the run files and the test maps."""
@@ -193,6 +245,7 @@ def run_method(parts: SceneParts, method: str, study: dict, seed: int, files: Ru
     for area in parts.train + parts.val + parts.test:
         _check_size(area, study[method]["patch_size"], f"ridgei.{method}.patch_size")
     job = start_job(threads, device_name, deterministic, files)
+    announce(time_estimate(method, study[method], parts, job.device.type))
     result = RUNNERS[method](parts, study[method], seed, files, maps, job)
     return job.finish({"params": {"method": method, "seed": seed}, **result, "split": parts.split}, files)
 
