@@ -71,6 +71,35 @@ def error_maps(model: nn.Module, images: torch.Tensor, *, noise_std: float, nois
     return torch.cat(out) if out else torch.empty(0)
 
 
+def smooth_map(error: np.ndarray, smooth_px: float) -> np.ndarray:
+    """Gaussian smoothing (sigma `smooth_px` pixels) of a whole map, so that isolated noisy pixels do not
+    become detections. Applied to the whole map, not to each window: a window's blur pads at its borders,
+    which drew the window grid into the map."""
+    if smooth_px <= 0:
+        return error
+    from scipy.ndimage import gaussian_filter  # SciPy costs start-up time; only anomaly maps need it
+
+    return gaussian_filter(error, smooth_px, mode="reflect", truncate=3.0).astype(np.float32)
+
+
+def anomaly_map(model: nn.Module, image, patch_size: int, *, noise_std: float, noisy: bool, smooth_px: float,
+                batch_size: int, device: torch.device, windows_per_call: int | None = None) -> np.ndarray:
+    """The (H, W) anomaly map of a whole (bands, H, W) normalized image: the reconstruction error of
+    half-overlapping windows blended with tapered weights (`predict_area(overlap=True)`), then smoothed.
+
+    The denoiser's error is highest at window borders, where its receptive field is cut: side-by-side
+    windows left a grid of high-error lines (detections along the seams, seen in the qualitative figure).
+    """
+    from landslides.predict import predict_area  # predict imports this module for its anomaly models
+
+    def error_fn(images, first_index=0):
+        return error_maps(model, images, noise_std=noise_std, noisy=noisy, smooth_px=0.0, batch_size=batch_size,
+                          device=device, first_index=first_index)
+
+    error = predict_area(error_fn, image, patch_size, windows_per_call=windows_per_call, overlap=True)
+    return smooth_map(error, smooth_px)
+
+
 def validation_score(model: nn.Module, val: Split, *, noise_std: float, batch_size: int,
                      device: torch.device) -> dict[str, float]:
     """The training loop's evaluate_fn: denoising error on held-out landslide-free patches.

@@ -44,6 +44,14 @@ def run_job(snakemake, main: Callable[[object], None]) -> None:
         os._exit(0)
 
 
+def announce(message: str) -> None:
+    """One line for the job's log and, where the log has taken stderr (a Snakemake job), the terminal too:
+    what the person who started the run should see before waiting (a time estimate)."""
+    print(message, file=sys.stderr, flush=True)
+    if sys.stderr is not sys.__stderr__ and sys.__stderr__ is not None:
+        print(message, file=sys.__stderr__, flush=True)
+
+
 def use_workflow_weights(snakemake) -> None:
     """A job with a `weights` input (workflow_layout.imagenet_weights: resources/weights/<encoder>.imagenet.
     safetensors) looks its ImageNet weights up there (models.resolve_weights reads $LANDSLIDES_WEIGHTS_DIR

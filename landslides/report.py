@@ -464,6 +464,10 @@ def check_run(metrics_path: str | Path, metric: str | None = None) -> list[tuple
         if isinstance(recall, int | float) and recall == 0 and (precision is None or is_missing(precision)):
             problems.append(("constant prediction", f"{split}: no positive prediction at all (recall 0, precision "
                                                     "undefined)"))
+        elif recall == 1 and m.get("fpr") == 1:
+            problems.append(("constant prediction", f"{split}: every sample called landslide (recall 1, false-positive "
+                                                    "rate 1); with selection on f1 or accuracy such an epoch can win: "
+                                                    "select on auprc"))
         elif isinstance(m.get("auroc"), int | float) and m["auroc"] == 0.5 and m.get("accuracy") == 0.5:
             problems.append(("constant prediction", f"{split}: AUROC 0.5 and accuracy 0.5 on a balanced set "
                                                     "(the same score for every chip)"))

@@ -372,6 +372,7 @@ def fit(
                   f"{'loss' if on_val_loss else cfg['selection_metric']} since epoch {watched['epoch'] + 1}",
                   file=sys.stderr)
             break
+        epoch_started = time.perf_counter()
         row = train_one_epoch(train_model, train_dev, cfg, seed, epoch, loss_fn, optimizer, device, augment)
         prob = None
         if on_val_loss:  # a segmenter's metrics reuse this pass's probabilities
@@ -398,11 +399,16 @@ def fit(
             scheduler.step()
         if keep_last:  # the current weights are the last epoch's: nothing to copy
             best = {"score": score, "epoch": epoch, "metrics": val_metrics, "weights": None}
-        elif score > best["score"] or best["epoch"] < 0:
+        elif _better(score, constant_prediction(val_metrics), best):
             # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
             best = {"score": score, "epoch": epoch, "metrics": val_metrics,
+                    "constant": constant_prediction(val_metrics),
                     "weights": {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
+        if epoch == start_epoch and cfg["epochs"] - epoch > 1:  # the first epoch measures this machine
+            took, left = time.perf_counter() - epoch_started, cfg["epochs"] - epoch - 1
+            print(f"epoch {epoch + 1} took {took:.0f} s with its validation; about {took * left:.0f} s for the "
+                  f"other {left} epoch(s)", file=sys.stderr)
         history.append(row)
         _write_history(history, history_path)
         if time.perf_counter() - last_write_end >= last_write_s / CHECKPOINT_TIME_SHARE:
@@ -418,6 +424,30 @@ def fit(
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     return FitResult(best["epoch"], best["score"], best["metrics"], history, stopped_early)
+
+
+def constant_prediction(metrics: dict) -> bool:
+    """Whether validation metrics are those of a constant predictor at the decision threshold: every sample
+    called landslide (recall 1 and false-positive rate 1) or none (no positive prediction: precision
+    undefined where there are landslides). Metrics without these keys (a denoiser's) are never constant."""
+    recall, fpr, precision = metrics.get("recall"), metrics.get("fpr"), metrics.get("precision")
+    if recall is None or fpr is None or precision is None:
+        return False
+    all_positive = recall == 1.0 and fpr == 1.0
+    none_positive = recall == 0.0 and np.isnan(precision)
+    return bool(all_positive or none_positive)
+
+
+def _better(score: float, constant: bool, best: dict) -> bool:
+    """Selection: the first epoch always counts; an epoch that is not a constant predictor beats one that is
+    (whatever their scores: F1 or accuracy can favour calling everything landslide or nothing); otherwise the
+    higher score (ties keep the earlier epoch)."""
+    if best["epoch"] < 0:
+        return True
+    best_constant = best.get("constant", False)  # checkpoints written before the guard lack the flag
+    if constant != best_constant:
+        return best_constant
+    return score > best["score"]
 
 
 def train_one_epoch(model, train: Split, cfg, seed, epoch, loss_fn, optimizer, device, augment) -> dict:

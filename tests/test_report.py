@@ -202,3 +202,14 @@ def test_introduction_states_data_code_device_and_compute():
 
 def test_percent_of_missing_is_missing():
     assert math.isnan(aggregate.percent(float("nan"))) and aggregate.percent(0.5) == 50.0
+
+
+def test_all_positive_prediction_is_flagged_with_the_selection_hint(tmp_path):
+    """Issue #32: a classifier that calls every patch landslide (recall 1, false-positive rate 1)."""
+    metrics = _run(tmp_path / "results" / "ridgei" / "runs" / "a", {"epoch": [0, 1], "val_f1": [0.2, 0.1]},
+                   {"auprc": 0.1, "recall": 1.0, "fpr": 1.0, "precision": 0.08}, best_epoch=1)
+    checks = report.check_run(metrics, "f1")
+    assert [split for _, split in checks] == [
+        f"{split}: every sample called landslide (recall 1, false-positive rate 1); with selection on f1 or "
+        "accuracy such an epoch can win: select on auprc" for split in ("val", "test")]
+    assert {check for check, _ in checks} == {"constant prediction"}

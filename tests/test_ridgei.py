@@ -154,7 +154,8 @@ def test_threshold_sees_only_landslide_free_validation_errors(scene_parts, tmp_p
                                 _maps(tmp_path / "b"), start_job(1, "cpu"))
     assert first["threshold"] == second["threshold"]
     n_val_clean = first["patches"]["val_landslide_free"]
-    assert calls == [(n_val_clean, 32, 32)] * 2
+    # The errors are the pixels of the validation maps inside its landslide-free patches, nothing else.
+    assert calls == [(n_val_clean * 32 * 32,)] * 2
 
 
 def test_choose_threshold_is_a_percentile():
@@ -203,8 +204,14 @@ def test_three_methods_on_a_tiny_scene(scene_parts, tmp_path):
     from landslides.aggregate import load_runs
 
     table = ridgei_tables.build_table(load_runs(runs))
-    assert len(table) == 12 and table["published"].notna().sum() == 10
-    assert "ResNet50 (test)" in ridgei_tables.table_markdown(table)
+    assert len(table) == 12 + 3 * 7 and table["published"].notna().sum() == 10
+    markdown = ridgei_tables.table_markdown(table)
+    assert "ResNet50 (test)" in markdown
+    # Table 3: every metric of every method beside no skill, none of them missing (issue #32).
+    table3 = table[table["table"] == "Table 3"]
+    assert set(table3.metric) == {"auprc", "f1", "precision", "recall", "iou", "miou", "no_skill"}
+    assert table3[table3.metric.isin(["auprc", "iou", "miou", "no_skill"])]["mean"].notna().all()
+    assert markdown.count("| no skill (") == 3
     assert len(ridgei_tables.comparison(table)) == 10
     # A flagged run is marked wherever its numbers appear: its table row, its overview rows, its map panel.
     flags = {"results/ridgei/runs/method~deeplab/seed~0": "selected epoch 0"}

@@ -156,7 +156,7 @@ def test_raster_predicted_in_parts_gives_the_map_of_one_pass(tmp_path, monkeypat
     memory can be predicted. The map is the one a single pass over the whole image gives, including the
     anomaly U-Net's inference noise, which is seeded by each batch's position in the whole sequence."""
     import landslides.predict as predict_module
-    from landslides.anomaly import error_maps
+    from landslides.anomaly import anomaly_map
     from landslides.normalization import band_stats, normalize
 
     image, label = make_scene(height=96, width=80, seed=0, resolution_m=0.5)
@@ -173,9 +173,8 @@ def test_raster_predicted_in_parts_gives_the_map_of_one_pass(tmp_path, monkeypat
         pixels = raster.values.astype(np.float32)[None]
     stats = band_stats(pixels, bands) if mode == "separated" else ChannelStats.from_dict(saved["normalization"])
     whole = normalize(pixels, stats)[0]
-    expected = predict_module.predict_area(
-        lambda batch, first: error_maps(model, batch, noise_std=0.5, noisy=True, smooth_px=1.0, batch_size=2,
-                                        device=torch.device("cpu"), first_index=first), whole, 32)
+    expected = anomaly_map(model, whole, 32, noise_std=0.5, noisy=True, smooth_px=1.0, batch_size=2,
+                           device=torch.device("cpu"))
     with rioxarray.open_rasterio(tmp_path / "map.tif") as out:
         np.testing.assert_allclose(out.values[0], expected, rtol=1e-5, atol=1e-6)
         assert out.rio.crs == rioxarray.open_rasterio(tmp_path / "scene.tif").rio.crs

@@ -54,8 +54,10 @@ class Tile:
         return str(self.mask_path) if self.mask_path is not None else self.name
 
 
-def read_scene(image_path, label_path) -> Scene:
+def read_scene(image_path, label_path, *, landslide=None) -> Scene:
     """Read an image raster and its label raster (any GDAL format) and check they belong together.
+
+    The label is read as `mask_to_binary` reads a tile mask (`landslide`: the landslide value or colour).
 
     A raster without a CRS is read with `crs=None`, and one without any georeferencing with the
     identity transform (1 unit per pixel); each case logs one warning naming the image file. The ridgei
@@ -68,9 +70,7 @@ def read_scene(image_path, label_path) -> Scene:
     label_da = _open_raster(label_path)
     _check_same_grid(image_da, label_da, image_path, label_path)
     image = _check_image(image_da.values, image_da.rio.nodata, image_path)
-    if label_da.shape[0] != 1:
-        raise InputError(f"{label_path}: label must have one band, found {label_da.shape[0]}")
-    label = _label_to_binary(label_da.values[0], label_path)
+    label = mask_to_binary(label_da.values, label_path, landslide)
     crs, transform = image_da.rio.crs, image_da.rio.transform()
     if crs is None:
         georef = "no CRS" if transform != Affine.identity() else "no CRS and no geotransform (1 unit per pixel)"
@@ -79,10 +79,12 @@ def read_scene(image_path, label_path) -> Scene:
     return Scene(image=image, label=label, crs=crs, transform=transform, source=image_path)
 
 
-def read_tile_folder(folder, *, image_dir: str = "images", mask_dir: str = "masks") -> list[Tile]:
+def read_tile_folder(folder, *, image_dir: str = "images", mask_dir: str = "masks", landslide=None
+                     ) -> list[Tile]:
     """Read image/mask tile pairs (PNG or TIFF) matched by file stem, sorted by name.
 
-    Masks may hold 0/1 or 0/255; images need at least 3 bands of 8-bit data (the first 3 are kept,
+    Masks are read by `mask_to_binary` (`landslide`: the landslide value or colour, None for 0/1 or
+    0/255); images need at least 3 bands of 8-bit data (the first 3 are kept,
     so an RGBA PNG loses its alpha). Georeferencing is not needed; where an image has one (a GeoTIFF, a
     PNG with a world file) it is kept for the spatial split and the map layout.
     """
@@ -97,7 +99,7 @@ def read_tile_folder(folder, *, image_dir: str = "images", mask_dir: str = "mask
         image_path = images[stem]
         if stem not in masks:
             raise InputError(f"{image_path}: image has no mask with the same name in {folder / mask_dir}")
-        tiles.append(_read_tile(stem, image_path, masks[stem]))
+        tiles.append(_read_tile(stem, image_path, masks[stem], landslide))
     _check_tile_variation(tiles, folder / image_dir)
     return tiles
 
@@ -131,7 +133,7 @@ def _tile_files(directory: Path) -> dict[str, Path]:
     return files
 
 
-def _read_tile(name: str, image_path: Path, mask_path: Path) -> Tile:
+def _read_tile(name: str, image_path: Path, mask_path: Path, landslide=None) -> Tile:
     image_da = _open_raster(image_path)
     mask_da = _open_raster(mask_path)
     image = image_da.values
@@ -140,16 +142,13 @@ def _read_tile(name: str, image_path: Path, mask_path: Path) -> Tile:
     if image.shape[0] < 3:
         raise InputError(f"{image_path}: image has {image.shape[0]} band(s), at least 3 (RGB) are needed")
     mask = mask_da.values
-    # Some datasets save masks as RGB with identical channels; accept that, reject anything else.
-    if mask.shape[0] > 1 and not all(np.array_equal(mask[0], band) for band in mask[1:]):
-        raise InputError(f"{mask_path}: mask has {mask.shape[0]} bands that differ; one band is needed")
     if mask.shape[1:] != image.shape[1:]:
         raise InputError(
             f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[2]} but image {image_path.name} "
             f"is {image.shape[1]}x{image.shape[2]}"
         )
     transform = image_da.rio.transform()
-    return Tile(name=name, image=np.ascontiguousarray(image[:3]), mask=_label_to_binary(mask[0], mask_path),
+    return Tile(name=name, image=np.ascontiguousarray(image[:3]), mask=mask_to_binary(mask, mask_path, landslide),
                 image_path=image_path, mask_path=mask_path,
                 transform=None if transform.is_identity else transform, crs=image_da.rio.crs)
 
@@ -222,18 +221,78 @@ def _single_values(image: np.ndarray) -> str:
     return f"the value {values[0]}" if len(set(values)) == 1 else f"one value per band ({', '.join(values)})"
 
 
-def _label_to_binary(label: np.ndarray, path: Path) -> np.ndarray:
-    """Accept 0/1 or 0/255 labels and return uint8 0/1; anything else is a mistake worth reporting."""
-    if np.issubdtype(label.dtype, np.floating) and np.isnan(label).any():
+def mask_to_binary(mask: np.ndarray, path: Path, landslide=None) -> np.ndarray:
+    """A (bands, H, W) mask as uint8 0/1 (1 = landslide), from the forms masks come in.
+
+    landslide None: one band, or bands that are all equal (masks saved as grey RGB), holding 0/1 or 0/255.
+    landslide a number: the pixels of that value (one band, or equal bands) are landslide, the rest not.
+    landslide a list of one value per band (a colour, e.g. [255, 0, 0]): the pixels of that colour are
+    landslide, the rest not (a colour mask in two colours).
+    A mask with more than two values (colours) is refused, listing them: a third class has no place in a
+    landslide / background label, and silently folding it into either side changes the task.
+    """
+    if mask.ndim == 2:
+        mask = mask[None]
+    if np.issubdtype(mask.dtype, np.floating) and np.isnan(mask).any():
         raise InputError(f"{path}: label contains NaN values")
-    if label.dtype == np.uint8:
-        values = np.flatnonzero(np.bincount(label.ravel(), minlength=256))  # faster than np.unique
-    else:
-        values = np.unique(label)
-    present = set(values.tolist())
+    same_bands = all(np.array_equal(mask[0], band) for band in mask[1:])
+    if isinstance(landslide, (list, tuple)):
+        if len(landslide) != mask.shape[0]:
+            raise InputError(f"{path}: ridgei.scene.mask_landslide names a colour of {len(landslide)} values but "
+                             f"the mask has {mask.shape[0]} band(s)")
+        colours = _colours(mask)
+        _check_two(colours, path, "colours", landslide)
+        return np.all(mask == np.asarray(landslide, mask.dtype).reshape(-1, 1, 1), axis=0).astype(np.uint8)
+    if not same_bands:
+        colours = _colours(mask)
+        shown = ", ".join(str(list(c)) for c in colours[:6])
+        hint = f"set ridgei.scene.mask_landslide to the landslide colour (e.g. {list(colours[-1])})" \
+            if len(colours) == 2 else "one value or colour per class is needed"
+        raise InputError(f"{path}: mask has {mask.shape[0]} bands that differ, {len(colours)} colours "
+                         f"[{shown}{', ...' if len(colours) > 6 else ''}]; {hint}")
+    values = _values(mask[0])
+    if landslide is not None:
+        _check_two([(v,) for v in values], path, "values", [landslide])
+        return (mask[0] == landslide).astype(np.uint8)
+    present = set(values)
     if present <= {0, 1}:
-        return label.astype(np.uint8)
+        return mask[0].astype(np.uint8)
     if present <= {0, 255}:
-        return (label == 255).astype(np.uint8)
-    shown = sorted(present)[:6]
-    raise InputError(f"{path}: label values must be 0/1 or 0/255, found {len(present)} values {shown}")
+        return (mask[0] == 255).astype(np.uint8)
+    shown = values[:6]
+    more = "" if len(values) <= 6 else " ..."
+    hint = f"set ridgei.scene.mask_landslide to the landslide value (e.g. {shown[-1]:g})" if len(values) == 2 else \
+        "a mask holds two values (background and landslide)"
+    raise InputError(f"{path}: label values must be 0/1 or 0/255, found {len(values)} values {shown}{more}; {hint}")
+
+
+def _values(band: np.ndarray) -> list:
+    """The distinct values of one band, ascending (as Python numbers)."""
+    if band.dtype == np.uint8:
+        return np.flatnonzero(np.bincount(band.ravel(), minlength=256)).tolist()  # faster than np.unique
+    return np.unique(band).tolist()
+
+
+def _colours(mask: np.ndarray) -> list[tuple]:
+    """The distinct colours (one value per band) of a (bands, H, W) mask, ascending."""
+    if mask.dtype == np.uint8 and mask.shape[0] <= 4:
+        # One 32-bit code per pixel: np.unique on it is several times faster than on rows (axis=0).
+        codes = np.zeros(mask.shape[1:], np.uint32)
+        for band in mask:
+            codes = (codes << 8) | band
+        return [tuple(((int(code) >> 8 * (mask.shape[0] - 1 - b)) & 255) for b in range(mask.shape[0]))
+                for code in np.unique(codes)]
+    pixels = mask.reshape(mask.shape[0], -1).T
+    return [tuple(row.tolist()) for row in np.unique(pixels, axis=0)]
+
+
+def _check_two(found: list[tuple], path: Path, kind: str, landslide) -> None:
+    """At most two classes, and where there are two the landslide one must be among them."""
+    shown = ", ".join(str(list(c)) if len(c) > 1 else f"{c[0]:g}" for c in found[:6])
+    if len(found) > 2:
+        raise InputError(f"{path}: mask has {len(found)} {kind} [{shown}{', ...' if len(found) > 6 else ''}]; "
+                         "a mask holds two (background and landslide)")
+    wanted = tuple(landslide)
+    if len(found) == 2 and not any(np.allclose(c, wanted) for c in found):
+        named = list(wanted) if len(wanted) > 1 else wanted[0]
+        raise InputError(f"{path}: ridgei.scene.mask_landslide {named} is none of the mask's {kind} [{shown}]")

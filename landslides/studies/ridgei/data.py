@@ -30,9 +30,10 @@ from landslides.scene.tiles import (
 log = logging.getLogger(__name__)
 
 
-# The scene keys that choose a tile folder's split, with their schema defaults (a job's trimmed scene
-# block may lack them; scripts/ridgei_train.py fills them in from the config).
-SPLIT_KEYS = {"split": None, "split_seed": 0, "split_file": None, "split_gap_m": None, "max_fraction_ratio": 3.0}
+# The scene keys that choose a tile folder's split (and how its masks are read), with their schema defaults (a
+# job's trimmed scene block may lack them; scripts/ridgei_train.py fills them in from the config).
+SPLIT_KEYS = {"split": None, "split_seed": 0, "split_file": None, "split_gap_m": None, "max_fraction_ratio": 3.0,
+              "mask_landslide": None}
 
 
 # Tiles carry no georeferencing: their maps are laid out side by side on this local pixel grid.
@@ -79,7 +80,7 @@ def load_parts(scene_cfg: dict, image=None, label=None, tiles=None) -> ScenePart
         raise InputError(f"config: ridgei.scene.split {strategy} applies to tile folders; a GeoTIFF or synthetic "
                          "scene is always cut into spatial halves along ridgei.scene.split_axis (leave "
                          "ridgei.scene.split unset)")
-    scene = read_scene(image, label)
+    scene = read_scene(image, label, landslide={**SPLIT_KEYS, **scene_cfg}["mask_landslide"])
     train_half, test_half = split_halves(scene, axis=scene_cfg["split_axis"])
     # The validation strip is the part of the train half next to the test half; train stays contiguous.
     fit_part, val_part = split_halves(train_half, axis=scene_cfg["split_axis"],
@@ -99,7 +100,7 @@ def _tile_parts(folder: str, scene_cfg: dict) -> SceneParts:
     """Tiles split by `ridgei.scene.split` (default stratified), laid out for the maps (see _layout)."""
     cfg = {**SPLIT_KEYS, **scene_cfg}
     strategy = cfg["split"] or DEFAULT_STRATEGY
-    tiles = read_tile_folder(folder)
+    tiles = read_tile_folder(folder, landslide=cfg["mask_landslide"])
     if strategy != "file" and (Path(folder) / "split.csv").is_file() and cfg["split_file"] is None:
         log.warning("%s: split.csv is not used (ridgei.scene.split is %s); set ridgei.scene.split: file to use "
                     "it", folder, strategy)

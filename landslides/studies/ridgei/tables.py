@@ -22,6 +22,14 @@ TABLE2_METRICS = (("miou", "Mean IoU (%)"), ("iou", "Landslide IoU (%)"))
 TABLE2_ROWS = (("deeplab", "DeepLabv3+", "Supervised"), ("anomaly", "Anomaly U-Net", "Unsupervised"))
 
 
+# Table 3: every metric a reader needs of every method on the test part (ours only; the paper's numbers are in
+# Tables 1-2), beside what a predictor without skill scores: no_skill is the landslide share of the test part.
+TABLE3_METRICS = (("auprc", "AUPRC"), ("f1", "F1"), ("precision", "Precision"), ("recall", "Recall"),
+                  ("iou", "Landslide IoU"), ("miou", "mIoU"))
+TABLE3_ROWS = (("classifier", "ResNet50 classifier", "patches"), ("deeplab", "DeepLabv3+", "pixels"),
+               ("anomaly", "Anomaly U-Net", "pixels"))
+
+
 def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
     """Long table: one row per (table, method, split, metric), ours (mean ± std over seeds) and published, all
     in percent."""
@@ -34,14 +42,19 @@ def build_table(tidy: pd.DataFrame) -> pd.DataFrame:
     for method, name, _ in TABLE2_ROWS:
         for metric, _ in TABLE2_METRICS:
             rows.append(_row(summary, "Table 2", method, name, "test", metric, 100.0, 100.0))
+    for method, name, _ in TABLE3_ROWS:
+        for metric in (*(m for m, _ in TABLE3_METRICS), "no_skill"):
+            rows.append(_row(summary, "Table 3", method, name, "test", metric, 100.0, None))
     return pd.DataFrame(rows)
 
 
 def _row(summary, table, method, name, split, metric, scale, published_scale) -> dict:
+    """published_scale None: a row without the paper's number (Table 3 repeats no published value)."""
     hit = summary[(summary.method == method) & (summary.split == split) & (summary.metric == metric)]
     mean, std, n = (hit["mean"].iloc[0] * scale, hit["std"].iloc[0] * scale, int(hit["n"].iloc[0])) \
         if len(hit) else (np.nan, np.nan, 0)
-    published = RIDGEI.get(method, {}).get(split, {}).get(metric, np.nan) * published_scale
+    published = np.nan if published_scale is None else \
+        RIDGEI.get(method, {}).get(split, {}).get(metric, np.nan) * published_scale
     return {"table": table, "method": name, "split": split, "metric": metric, "unit": "%",
             "ours": format_mean_std(mean, std, 1, na="undefined", n=n), "published": published, "mean": mean,
             "std": std, "n": n}
@@ -65,6 +78,7 @@ def table_markdown(table: pd.DataFrame, source: str = "", flags: dict[str, str] 
     for _, name, annotation in TABLE2_ROWS:
         cells = [_cell(table, name, metric, 2) for metric, _ in TABLE2_METRICS]
         lines.append(f"| {_marked(name, flagged)} | " + " | ".join(cells) + f" | {annotation} |")
+    lines += _table3_lines(table)
     n = int(table["n"].max()) if len(table) else 0
     lines += ["", f"Ours: {seeds_phrase(n)}; published: Kimura (Ridge-i), Tables 1-2, dataset A. Every number in "
               "percent (Table 1 to 0.1, Table 2 to 0.01, as the paper). 'not reported': the paper gives no number; "
@@ -81,6 +95,36 @@ def table_markdown(table: pd.DataFrame, source: str = "", flags: dict[str, str] 
 def _marked(name: str, flagged: dict[str, str]) -> str:
     """A method's row label, marked where the sanity checks flag its run (the footer's WARNING says why)."""
     return f"{name} (flagged: {flagged[name]})" if name in flagged else name
+
+
+def _table3_lines(table: pd.DataFrame) -> list[str]:
+    """Every method's metrics on the test part, each followed by what calling everything landslide scores."""
+    if "Table 3" not in set(table["table"]):
+        return []
+    part = table[table["table"] == "Table 3"]
+    header = " | ".join(label for _, label in TABLE3_METRICS)
+    lines = ["", "## Table 3: every metric of every method on the test part (ours, %), beside no skill", "",
+             f"| Method | Unit | {header} |", "|---|---|" + "---:|" * len(TABLE3_METRICS)]
+    for _, name, unit in TABLE3_ROWS:
+        rows = part[part.method == name].set_index("metric")
+        cells = [format_mean_std(rows.at[m, "mean"], rows.at[m, "std"], 2, na="undefined", n=int(rows.at[m, "n"]))
+                 for m, _ in TABLE3_METRICS]
+        lines.append(f"| {name} | {unit} | " + " | ".join(cells) + " |")
+        share = rows.at["no_skill", "mean"] / 100.0  # the landslide share of the test part (mean over seeds)
+        lines.append(f"| no skill ({name}: every {unit[:-1]} landslide) | {unit} | "
+                     + " | ".join(_no_skill(metric, share) for metric, _ in TABLE3_METRICS) + " |")
+    lines += ["", "No skill: what calling every patch or pixel landslide scores on the same test part (AUPRC: that "
+              "of any random ranking, the landslide share p; F1 2p/(1+p); precision and IoU p; recall 100; "
+              "mIoU p/2). A method is useful where it beats these, AUPRC and IoU above all."]
+    return lines
+
+
+def _no_skill(metric: str, share: float) -> str:
+    if np.isnan(share):
+        return "undefined"
+    value = {"auprc": share, "f1": 2 * share / (1 + share), "precision": share, "recall": 1.0, "iou": share,
+             "miou": share / 2}[metric]
+    return f"{100 * value:.2f}"
 
 
 def _cell(table: pd.DataFrame, name: str, metric: str, digits: int = 1) -> str:

@@ -10,13 +10,14 @@ import torch.nn.functional as F
 
 from landslides.anomaly import (
     AddGaussianNoise,
+    anomaly_map,
     choose_threshold,
-    error_maps,
     reconstruction_loss,
     validation_score,
 )
 from landslides.constants import DECISION_THRESHOLD
 from landslides.errors import InputError
+from landslides.jobs import announce
 from landslides.losses import build_loss
 from landslides.metrics import SegmentationMetrics, classification_metrics
 from landslides.models import build_model, patch_classifier_spec, segmentation_spec
@@ -131,11 +132,20 @@ def landslide_free(patches: Patches) -> np.ndarray:
     return patches.images[keep]
 
 
+def landslide_free_errors(val_maps: list[np.ndarray], cut: Patches) -> np.ndarray:
+    """The map values inside the landslide-free patches of `cut` (patches of the areas `val_maps` cover)."""
+    size = cut.labels.shape[-1]
+    free = cut.labels.reshape(len(cut.labels), -1).max(axis=1) == 0
+    return np.concatenate([val_maps[a][r : r + size, c : c + size].ravel()
+                           for a, r, c, keep in zip(cut.area, cut.rows, cut.cols, free, strict=True) if keep])
+
+
 def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: MapFiles, job: Job) -> dict:
     stats = band_stats(parts.train)
     size, training = cfg["patch_size"], cfg["training"]
     train_clean = landslide_free(cut_patches(parts.train, stats, size, cfg["train_stride"]))
-    val_clean = landslide_free(cut_patches(parts.val, stats, size))
+    val_cut = cut_patches(parts.val, stats, size)
+    val_clean = landslide_free(val_cut)
     if len(train_clean) == 0 or len(val_clean) == 0:
         raise InputError("config: no landslide-free patch in the train part or the validation strip; "
                          "lower ridgei.anomaly.patch_size")
@@ -153,12 +163,16 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: 
                  evaluate_fn=partial(validation_score, **maps_kw),
                  run_id={"method": "anomaly", "cfg": cfg, "patches": train_clean.shape})
 
-    def error_fn(images, first_index=0):
-        return error_maps(model, images, noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"],
-                          first_index=first_index, **maps_kw)
+    def map_of(area: Area) -> np.ndarray:
+        return anomaly_map(model, normalized(area, stats), size, noise_std=cfg["noise_std"],
+                           noisy=cfg["noisy_inference"], smooth_px=cfg["smooth_px"],
+                           batch_size=training["eval_batch_size"], device=job.device)
 
-    threshold = choose_threshold(error_fn(clean_val).numpy(), cfg["threshold_percentile"])
-    score_maps = [predict_area(error_fn, normalized(area, stats), size) for area in parts.test]
+    # The threshold comes from maps made exactly as the test maps are (whole areas, blended windows,
+    # smoothing), read inside the validation part's landslide-free patches only.
+    threshold = choose_threshold(landslide_free_errors([map_of(area) for area in parts.val], val_cut),
+                                 cfg["threshold_percentile"])
+    score_maps = [map_of(area) for area in parts.test]
     metrics = {"val": {"mse": result.best_val_metrics.get("mse", float("nan"))},
                "test": _pixel_metrics(score_maps, parts.test, threshold=threshold)}
     write_maps(score_maps, [m >= threshold for m in score_maps], parts, maps)
@@ -173,6 +187,59 @@ def run_anomaly(parts: SceneParts, cfg: dict, seed: int, files: RunFiles, maps: 
 RUNNERS = {"classifier": run_classifier, "deeplab": run_deeplab, "anomaly": run_anomaly}
 
 
+# Seconds per megapixel of training patches per epoch, the epoch's validation included, by setup and device.
+# From docs/benchmarks.md's measured loop and evaluation rates of the default setups (64 px patches, batch 8 /
+# 8 / 16, an idle 2-core machine, 2 threads): classifier 40.1 / 260.7 samples/s, DeepLabV3+ 60.5 / 317.5,
+# anomaly U-Net 129.2 / 387.8; one sample is 0.004096 Mpx, and validation holds a third of the training pixels
+# at the default val_fraction. docs/own-data.md shows the arithmetic. A setup without a rate gets no estimate
+# before training; `fit` prints one after the first epoch for every setup.
+RATES_S_PER_MPX_EPOCH = {
+    ("classifier resnet50", "cpu"): 6.4,
+    ("deeplab resnet18", "cpu"): 4.3,
+    ("anomaly resnet18 depth 3", "cpu"): 2.1,
+}
+
+
+def setup_name(method: str, cfg: dict) -> str:
+    """The network of a method as the rate table names it: what sets its cost per pixel."""
+    if method == "classifier":
+        return "classifier resnet50"
+    if method == "deeplab":
+        return f"deeplab {cfg['encoder']}"
+    return f"anomaly {cfg['encoder']} depth {cfg['encoder_depth']}"
+
+
+def training_megapixels(areas: list[Area], patch_size: int, stride: int | None) -> float:
+    """Pixels of the training patches cut from `areas` (overlapping ones counted each time), in Mpx. For the
+    anomaly U-Net an upper bound: it trains on the landslide-free ones only (and its rate is measured so)."""
+    stride = stride or patch_size
+    patches = sum(((a.label.shape[0] - patch_size) // stride + 1) * ((a.label.shape[1] - patch_size) // stride + 1)
+                  for a in areas)
+    return patches * patch_size * patch_size / 1e6
+
+
+def time_estimate(method: str, cfg: dict, parts: SceneParts, device_type: str) -> str:
+    """One line: the training time expected from training pixels x epochs x the setup's measured rate."""
+    mpx = training_megapixels(parts.train, cfg["patch_size"], cfg["train_stride"])
+    epochs, setup = cfg["training"]["epochs"], setup_name(method, cfg)
+    rate = RATES_S_PER_MPX_EPOCH.get((setup, device_type))
+    work = f"{mpx:.2f} Mpx of training patches x {epochs} epoch(s)"
+    if rate is None:
+        return (f"ridgei {method}: {work}; no measured rate for {setup} on {device_type} (docs/own-data.md), the "
+                "time of the first epoch follows it")
+    seconds = mpx * epochs * rate
+    return (f"ridgei {method}: about {_duration(seconds)} to train ({work} x {rate:g} s per Mpx per epoch, "
+            f"measured for {setup} on 2 {device_type.upper()} threads; other machines differ)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def run_method(parts: SceneParts, method: str, study: dict, seed: int, files: RunFiles, maps: MapFiles, *,
                threads: int, device_name: str = "auto", deterministic: bool | None = None) -> dict:
     """Train and evaluate one method; writes the run files and the test maps."""
@@ -180,6 +247,7 @@ def run_method(parts: SceneParts, method: str, study: dict, seed: int, files: Ru
     for area in parts.train + parts.val + parts.test:
         _check_size(area, study[method]["patch_size"], f"ridgei.{method}.patch_size")
     job = start_job(threads, device_name, deterministic, files)
+    announce(time_estimate(method, study[method], parts, job.device.type))
     result = RUNNERS[method](parts, study[method], seed, files, maps, job)
     return job.finish({"params": {"method": method, "seed": seed}, **result, "split": parts.split}, files)
 
