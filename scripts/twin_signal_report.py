@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from landslides.config import read_config_file
-from landslides.sar import signal
+from landslides.sar import signal, signature
 from landslides.sar.chips import build_chip_store
 from landslides.sar.synthetic import make_datacube, simulate_scene
+from landslides.sar.terrain import BARE, FOREST, GRASS, WATER
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- signal-report:start -->", "<!-- signal-report:end -->"
@@ -55,12 +56,13 @@ def measure(region: str, spec: dict, chips: dict) -> dict:
     positive = store["has_landslide"].values.astype(bool)
     valid = store["valid"].values.astype(bool)[positive]
     label = store["label"].values[positive] > 0
-    zones = {"landslide": label & valid}
-    zone_map = getattr(scene, "zone", None)
-    if zone_map is not None:
-        zone = signal.chip_layer(zone_map, store)[positive]
-        zones = {name: label & valid & (zone == code) for code, name in ((1, "source"), (2, "deposit"))}
-    zones["outside"] = ~label & valid
+    _, zone_map = signature.slide_zones(scene.slides & (scene.cover != WATER), scene.dem)
+    zone = signal.chip_layer(zone_map, store)[positive]
+    cover = signal.chip_layer(scene.cover, store)[positive]
+    inside = label & valid
+    zones = {"source": inside & (zone == signature.SOURCE), "deposit": inside & (zone == signature.DEPOSIT),
+             "landslide on forest": inside & (cover == FOREST), "landslide on grass, crops": inside & (cover == GRASS),
+             "landslide on bare": inside & (cover == BARE), "outside": ~label & valid}
     out = {"chips": int(positive.sum()), "fraction": float(label[valid].mean()), "pol": {}}
     for pol in ("vv", "vh"):
         change = signal.log_ratio_db(store, pol)[positive]
