@@ -9,8 +9,9 @@ A co-seismic or rainfall landslide is not one uniform new surface:
 - at its edges a 10 m pixel holds both slide and untouched ground, and a radar resolution cell of about
   20 m mixes them further;
 - what the radar sees of it depends on the slope's facing: on slopes facing the sensor (foreshortening)
-  one radar sample covers more ground than one map pixel, so a small slide fills less of it; in layover
-  the slope is folded onto other terrain; in radar shadow nothing but noise is recorded.
+  one radar sample covers more ground across track than on flat ground, so a slide narrower than it
+  fills less of it; in layover the slope is folded onto other terrain; in radar shadow nothing but noise
+  is recorded.
 
 This module turns the scene's landslide mask into per-pixel zones and per-slide draws, and mixes the
 post-event backscatter of each pixel from the pre-event cover and the slide's surface in linear power.
@@ -88,10 +89,10 @@ def draw_slides(rng: np.random.Generator, slides: np.ndarray, dem: np.ndarray, s
     coverage = ndimage.gaussian_filter(slides.astype(np.float32), EDGE_SIGMA_PX, mode="nearest")
     # Inside a rasterized polygon a pixel is at least half covered, outside at most half.
     coverage = np.where(slides, np.maximum(coverage, 0.5), np.minimum(coverage, 0.5)).astype(np.float32)
-    # Pixels just outside a slide take its draws and zone (what spills into them is that slide).
-    grown = ndimage.grey_dilation(labels, size=3)
-    labels = np.where(slides, labels, grown)
-    zone = np.where(slides, zone, ndimage.grey_dilation(zone, size=3)).astype(np.uint8)
+    # Pixels around a slide take its draws and zone: what the edge and the resolution cell spill into
+    # them is that slide.
+    labels = np.where(slides, labels, ndimage.grey_dilation(labels, size=5))
+    zone = np.where(slides, zone, ndimage.grey_dilation(zone, size=5)).astype(np.uint8)
     return Slides(labels=labels, zone=zone, coverage=coverage, stripped=stripped,
                   exposed_shift_db=exposed, deposit_shift_db=deposit)
 
@@ -106,31 +107,49 @@ def range_compression(dzdx: np.ndarray, dzdy: np.ndarray, incidence_deg: np.ndar
     theta = alpha, and folded over (layover, returned as a negative number) beyond.
     """
     az = np.radians(look_azimuth_deg)
-    # Height gained per metre walked along the beam (away from the sensor): negative on slopes facing it.
+    # Height gained per metre walked along the beam (away from the sensor): positive on slopes facing it.
     rise = dzdx * np.float32(np.sin(az)) + dzdy * np.float32(np.cos(az))
-    alpha = np.arctan(-rise)  # positive: faces the sensor
+    alpha = np.arctan(rise)
     theta = np.radians(incidence_deg)
     return (np.sin(theta - alpha) / (np.cos(alpha) * np.sin(theta))).astype(np.float32)
 
 
-def visibility(compression: np.ndarray) -> np.ndarray:
-    """Share of a slide's change a map pixel keeps: diluted where one radar sample spans several pixels
-    (foreshortening), lost in layover. Shadow is handled by the noise floor of the radar model."""
-    return np.clip(compression, 0.0, 1.0).astype(np.float32)
+def radar_share(coverage: np.ndarray, compression: np.ndarray, psf_sigma_px: tuple[float, float],
+                max_cell_px: int = 16) -> np.ndarray:
+    """Share of slide in the radar sample each map pixel takes its value from.
+
+    The image of a slide is blurred by the resolution cell (`psf_sigma_px`, the product's 20 x 22 m); on
+    a slope facing the sensor one slant-range sample spans 1 / compression times more ground across
+    track, so a map pixel there shows the mean over that longer cell (a slide narrower than it is
+    diluted, a wide one keeps its change inside). In layover (compression <= 0) the slope is folded onto
+    other terrain at the same range: the slide's change is lost. Range runs along the columns (the
+    orbits look about east or west).
+    """
+    share = ndimage.gaussian_filter(coverage, psf_sigma_px, mode="nearest")
+    cell = np.where(compression > 0, 1.0 / np.maximum(compression, 1e-3), np.inf)  # in flat-ground cells
+    out = share.copy()
+    width, previous = 2, 1.0
+    while previous < max_cell_px:
+        pick = (cell > previous) & (cell <= width) if width < max_cell_px else cell > previous
+        if pick.any():
+            smeared = ndimage.uniform_filter1d(share, size=width, axis=1, mode="nearest")
+            out[pick] = smeared[pick]
+        previous, width = width, min(2 * width, max_cell_px)
+    out[compression <= 0] = 0.0
+    return out.astype(np.float32)
 
 
 def post_event_linear(pre: np.ndarray, exposed: np.ndarray, s: Slides, spec: SignatureSpec, pol: int,
-                      visible: np.ndarray) -> np.ndarray:
+                      share: np.ndarray) -> np.ndarray:
     """Post-event backscatter (linear) from the pre-event backscatter and the exposed surface (linear).
 
     Source: the stripped share of the pixel shows the exposed surface, the rest keeps its cover.
     Deposit: the cover's backscatter changed by the slide's deposit change. Then each pixel mixes the
-    slide surface with the untouched ground by its coverage, diluted by what the geometry keeps.
+    slide surface with the untouched ground by the slide's share of its radar sample (`radar_share`).
     """
     stripped = s.stripped[s.labels]
     source = (1.0 - stripped) * pre + stripped * exposed * np.power(
         np.float32(10.0), s.exposed_shift_db[s.labels] / np.float32(10.0))
     deposit = pre * np.power(np.float32(10.0), (spec.deposit_db[pol] + s.deposit_shift_db[s.labels]) / 10.0)
     surface = np.where(s.zone == DEPOSIT, deposit, np.where(s.zone == SOURCE, source, pre))
-    share = s.coverage * visible
     return ((1.0 - share) * pre + share * surface).astype(np.float32)

@@ -47,7 +47,7 @@ from landslides.errors import InputError
 from landslides.sar import signature, terrain
 from landslides.sar.natural import NaturalChange, NaturalSpec
 from landslides.sar.signature import SignatureSpec
-from landslides.sar.speckle import correlated_speckle
+from landslides.sar.speckle import correlated_speckle, kernel_sigma_px
 from landslides.sar.terrain import BARE, FOREST, GRASS, WATER
 from landslides.sar.zarr_io import write_zarr_atomic
 
@@ -179,9 +179,11 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         twin_size=(3072, 3072), hurst=0.75, corr_m=3000.0, rms_slope=0.6, base_m=100.0, cone_slope=0.0,
         water=0.0, bare=0.1, grass=0.8, grass_db=(-10.0, -16.0),
         incidence_deg=38.57, look_azimuth_deg=(72.18, 287.8),
-        natural=NaturalSpec(moisture_db=1.0, wet_canopy_db=0.3, wet_share=0.15, regional_db=0.3),
-        # Rock avalanches and slides in greywacke: rough, blocky rock is exposed, brighter than soil.
-        signature=SignatureSpec(stripped_mean=0.9, exposed_db=(-8.5, -20.5)),
+        # Spring: tussock and its thatch shield the soil, so moisture changes it less than bare soil.
+        natural=NaturalSpec(moisture_db=0.6, wet_canopy_db=0.3, wet_share=0.15, regional_db=0.3),
+        # Rock avalanches and slides in greywacke strip the slope to rough, blocky rock (bright in VV, dark in
+        # VH), and their bouldery debris buries the tussock below (VH down as on the scar, VV up).
+        signature=SignatureSpec(stripped_mean=0.9, exposed_db=(-8.5, -20.5), deposit_db=(1.0, -3.0)),
         vv_db=-9.86, vh_db=-16.05,
         trigger="earthquake", source_length_m=150000.0, decay_m=10000.0, affected_fraction=0.24,
         landslide_fraction=0.038, slope50_deg=32.0, landslide_length_m=220.0),
@@ -394,10 +396,12 @@ class _Radar:
         self.cos_loc = {o: _cos_local_incidence(p, scene.dem, o) for o in orbits}
         self.cos_ref = {o: np.cos(np.radians(_incidence_deg(p, o, width)))[None, :] for o in orbits}
         dzdx, dzdy = terrain.gradients(scene.dem, SPACING_M)
-        self.visible = {o: signature.visibility(signature.range_compression(
-            dzdx, dzdy, _incidence_deg(p, o, width)[None, :], _look_azimuth(p, o))) for o in orbits}
         self.slides = signature.draw_slides(np.random.default_rng([*stream, 4]), scene.slides & (scene.cover != WATER),
                                             scene.dem, p.signature)
+        # The slide's share of the radar sample behind each map pixel, from each side (foreshortening, layover).
+        self.share = {o: signature.radar_share(self.slides.coverage, signature.range_compression(
+            dzdx, dzdy, _incidence_deg(p, o, width)[None, :], _look_azimuth(p, o)), kernel_sigma_px())
+            for o in orbits}
         self.natural = NaturalChange(p.natural, scene.dem.shape, SPACING_M, dates, [*stream, 5])
         # Speckle lowers the mean of log backscatter by E[ln G] = digamma(L) - ln(L); include it so the
         # speckled cube, not the clean one, sits at the region's level.
@@ -422,7 +426,7 @@ class _Radar:
         spec = p.signature
         ratio_db = 10.0 * np.log10(np.maximum(cos_loc, 0.05) / cos_ref)
         exposed = _linear(spec.exposed_db[pol] + spec.exposed_exponents[pol] * ratio_db)
-        post = signature.post_event_linear(_linear(pre), exposed, self.slides, spec, pol, self.visible[orbit])
+        post = signature.post_event_linear(_linear(pre), exposed, self.slides, spec, pol, self.share[orbit])
         db = (10.0 * np.log10(post)).astype(np.float32)
         db[cos_loc <= 0.0] = NOISE_FLOOR_DB  # radar shadow shows no change at all
         return db
