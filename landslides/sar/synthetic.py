@@ -3,11 +3,14 @@
 A cube is built from physics, not from noise: a fractal DEM gives slope, aspect and curvature; land cover
 follows elevation and slope; the trigger (earthquake shaking or storm rainfall) exceeds the failure
 threshold over part of the region, and there landslides start on steep ground and run downslope; VV and
-VH come from the land cover and the local incidence angle seen from the orbit's side, times gamma
-speckle; inside landslides the post-event backscatter changes (vegetation removed) and the coherence
-across the event drops. Regions differ where real regions differ: relief, land-cover mix and season,
-radar geometry (incidence angle, orbit direction), acquisition-to-acquisition moisture, the trigger and
-the landslides it left. The number of looks is a property of the processing chain, shared by all cubes.
+VH come from the land cover and the local incidence angle seen from the orbit's side, plus a natural
+change between acquisitions that varies in space (soil moisture and rain cells, wet canopies, harvest;
+natural.py), times gamma speckle correlated over the product's resolution cell (speckle.py). After the
+event each landslide changes the backscatter by zone (scar, deposit), by how much cover it stripped and
+what it exposed, mixed at its edges and seen through the radar's geometry (signature.py), and the
+coherence across the event drops. Regions differ where real regions differ: relief, land-cover mix and
+season, radar geometry (incidence angle, orbit direction), natural change, the trigger and the
+landslides it left. The number of looks is a property of the processing chain, shared by all cubes.
 docs/twin.md lists every calibration target beside its source.
 
 At `twin_size` (the real scale) a region's chip store reproduces the real chip counts and landslide
@@ -59,9 +62,12 @@ IFG_LOOKS = 20  # looks of the coherence estimator window (5 x 4 pixels)
 SCAR = 4  # land-cover code of a fresh landslide scar (after the event only)
 CHUNK = 256  # y/x chunk size, as in the real cubes
 # Equivalent number of looks of the cubes' backscatter. One processing chain made all four cubes, so one
-# value for all: the one that, with the scene's own variance, gives the per-pixel spread of log
-# backscatter in the authors' statistics (docs/twin.md).
-LOOKS = 10.0
+# value for all: the one that, with the scene's own variance and natural change, gives the per-pixel
+# spread of log backscatter in the authors' statistics (docs/twin.md). The GRD-HR product itself has 4.4
+# looks, whose speckle alone would spread log backscatter more than the published total: the cubes were
+# averaged further (terrain correction, resampling to the 10 m grid). The speckle is spatially correlated
+# over the product's resolution cell (speckle.py).
+LOOKS = 12.0
 # Amplitude scale of the interferometric products (topophase_cor_0 is an amplitude in the processor's
 # digital numbers, topophase_flat the complex interferogram in their square): the published means of
 # topophase_cor_0 (105 Hokkaido, 84 Kaikoura) over the square root of the typical VV backscatter
