@@ -8,8 +8,8 @@ polarisation, and the pixel AUPRC of thresholding the decrease, per pixel and af
     python scripts/twin_signal_report.py                       # prints the tables
     python scripts/twin_signal_report.py --write docs/twin.md  # replaces the marked section
 
-The published values printed beside the twin's are those of docs/sources.md ("Landslide backscatter
-change").
+Published values of the real events go beside the twin's (PUBLISHED_CHANGE, PUBLISHED_DETECTOR), with
+their source in docs/sources.md.
 """
 
 from __future__ import annotations
@@ -32,17 +32,12 @@ START, END = "<!-- signal-report:start -->", "<!-- signal-report:end -->"
 CHANNELS = ["vv_before", "vv_after", "vh_before", "vh_after"]
 REGIONS = ("hokkaido", "talakmau", "kaikoura")
 
-# Published landslide backscatter change (dB; docs/sources.md has the source of each).
-PUBLISHED_CHANGE = {
-    ("hokkaido", "vv"): "",
-    ("hokkaido", "vh"): "",
-    ("talakmau", "vv"): "",
-    ("talakmau", "vh"): "",
-    ("kaikoura", "vv"): "",
-    ("kaikoura", "vh"): "",
-}
-# Published accuracy of non-learned detectors on the real events (docs/sources.md).
-PUBLISHED_DETECTOR = {}
+# Published values of the real events to print beside the twin's, keyed (region, pol) and region: none
+# yet. The studies named in docs/sources.md ("Landslide signatures, speckle and natural change") hold
+# them in results sections that could not be read when this was written; add them here with their key.
+PUBLISHED_CHANGE: dict[tuple[str, str], str] = {}
+PUBLISHED_DETECTOR: dict[str, str] = {}
+NONE_READ = "none read yet"
 
 
 def measure(region: str, spec: dict, chips: dict) -> dict:
@@ -85,7 +80,7 @@ def tables(results: dict, config_name: str) -> str:
     for region, res in results.items():
         for pol, stats in res["pol"].items():
             for zone, s in stats["zones"].items():
-                published = PUBLISHED_CHANGE.get((region, pol), "") if zone != "outside" else ""
+                published = PUBLISHED_CHANGE.get((region, pol), NONE_READ) if zone != "outside" else ""
                 lines.append(f"| {region} | {pol.upper()} | {zone} | {s['n']} | {s['mean']:+.2f} +- {s['std']:.2f} "
                              f"| {s['median']:+.2f} | {s['above_zero']:.2f} | {published} |")
     lines += ["", "Pixel AUPRC of thresholding the decrease (no learning), on the positive chips:", "",
@@ -95,7 +90,7 @@ def tables(results: dict, config_name: str) -> str:
         vv, vh = res["pol"]["vv"], res["pol"]["vh"]
         lines.append(f"| {region} | {res['chips']} | {res['fraction']:.3f} | {vv['auprc_pixel']:.3f} | "
                      f"{vv['auprc_5x5']:.3f} | {vh['auprc_pixel']:.3f} | {vh['auprc_5x5']:.3f} | "
-                     f"{PUBLISHED_DETECTOR.get(region, 'none published')} |")
+                     f"{PUBLISHED_DETECTOR.get(region, NONE_READ)} |")
     return "\n".join(lines) + "\n"
 
 
