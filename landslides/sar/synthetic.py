@@ -3,11 +3,14 @@
 A cube is built from physics, not from noise: a fractal DEM gives slope, aspect and curvature; land cover
 follows elevation and slope; the trigger (earthquake shaking or storm rainfall) exceeds the failure
 threshold over part of the region, and there landslides start on steep ground and run downslope; VV and
-VH come from the land cover and the local incidence angle seen from the orbit's side, times gamma
-speckle; inside landslides the post-event backscatter changes (vegetation removed) and the coherence
-across the event drops. Regions differ where real regions differ: relief, land-cover mix and season,
-radar geometry (incidence angle, orbit direction), acquisition-to-acquisition moisture, the trigger and
-the landslides it left. The number of looks is a property of the processing chain, shared by all cubes.
+VH come from the land cover and the local incidence angle seen from the orbit's side, plus a natural
+change between acquisitions that varies in space (soil moisture and rain cells, wet canopies, harvest;
+natural.py), times gamma speckle correlated over the product's resolution cell (speckle.py). After the
+event each landslide changes the backscatter by zone (scar, deposit), by how much cover it stripped and
+what it exposed, mixed at its edges and seen through the radar's geometry (signature.py), and the
+coherence across the event drops. Regions differ where real regions differ: relief, land-cover mix and
+season, radar geometry (incidence angle, orbit direction), natural change, the trigger and the
+landslides it left. The number of looks is a property of the processing chain, shared by all cubes.
 docs/twin.md lists every calibration target beside its source.
 
 At `twin_size` (the real scale) a region's chip store reproduces the real chip counts and landslide
@@ -44,7 +47,10 @@ from scipy.ndimage import zoom
 from scipy.special import digamma
 
 from landslides.errors import InputError
-from landslides.sar import terrain
+from landslides.sar import signature, terrain
+from landslides.sar.natural import NaturalChange, NaturalSpec
+from landslides.sar.signature import SignatureSpec
+from landslides.sar.speckle import correlated_speckle, kernel_sigma_px
 from landslides.sar.terrain import BARE, FOREST, GRASS, WATER
 from landslides.sar.zarr_io import write_zarr_atomic
 
@@ -56,9 +62,12 @@ IFG_LOOKS = 20  # looks of the coherence estimator window (5 x 4 pixels)
 SCAR = 4  # land-cover code of a fresh landslide scar (after the event only)
 CHUNK = 256  # y/x chunk size, as in the real cubes
 # Equivalent number of looks of the cubes' backscatter. One processing chain made all four cubes, so one
-# value for all: the one that, with the scene's own variance, gives the per-pixel spread of log
-# backscatter in the authors' statistics (docs/twin.md).
-LOOKS = 10.0
+# value for all: the one that, with the scene's own variance and natural change, gives the per-pixel
+# spread of log backscatter in the authors' statistics (docs/twin.md). The GRD-HR product itself has 4.4
+# looks, whose speckle alone would spread log backscatter more than the published total: the cubes were
+# averaged further (terrain correction, resampling to the 10 m grid). The speckle is spatially correlated
+# over the product's resolution cell (speckle.py).
+LOOKS = 12.0
 # Amplitude scale of the interferometric products (topophase_cor_0 is an amplitude in the processor's
 # digital numbers, topophase_flat the complex interferogram in their square): the published means of
 # topophase_cor_0 (105 Hokkaido, 84 Kaikoura) over the square root of the typical VV backscatter
@@ -109,7 +118,7 @@ class RegionPreset:
     # Radar geometry and acquisition conditions.
     incidence_deg: float  # incidence angle at the scene centre
     look_azimuth_deg: tuple[float, float]  # horizontal look direction (clockwise from north): ascending, descending
-    wobble_db: float  # acquisition-to-acquisition change of each cover (moisture, rain on the canopy, phenology)
+    natural: NaturalSpec  # change between acquisitions: moisture and rain cells, wet canopies, harvest
     # Post-event change of a cover outside landslides, dB (VV, VH): storm-wetted soils, stripped canopies.
     post_change_db: dict = field(default_factory=dict)
     # Orbit directions with interferometric pairs (None: every direction). The Hokkaido cube's pairs are
@@ -126,6 +135,7 @@ class RegionPreset:
     slope50_deg: float = 25.0  # hillslope angle at which a source is half as likely as on very steep ground
     landslide_length_m: float = 120.0  # median length
     looks: float = LOOKS  # equivalent number of looks of the speckle
+    signature: SignatureSpec = SignatureSpec()  # what a landslide does to the backscatter (signature.py)
 
 
 def _orbits(spec: str) -> tuple[str, ...]:
@@ -141,7 +151,13 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         event=("20180905", "20180907"), revisit_days=6, epsg=32654, origin=(530000.0, 4760000.0),
         twin_size=(3072, 4352), hurst=0.9, corr_m=2500.0, rms_slope=0.42, base_m=40.0, cone_slope=0.0,
         water=0.003, bare=0.0, grass=0.2, grass_db=(-8.5, -14.5),
-        incidence_deg=35.86, look_azimuth_deg=(79.6, 280.44), wobble_db=0.4, pair_orbits=("d",),
+        incidence_deg=35.86, look_azimuth_deg=(79.6, 280.44), pair_orbits=("d",),
+        # Late summer: showers over cropland and forest; crops (beans, potatoes, beet, rice) harvested
+        # field by field from late August to October.
+        natural=NaturalSpec(moisture_db=1.0, wet_canopy_db=0.5, wet_share=0.2, regional_db=0.3,
+                            harvest=("20180825", "20181020")),
+        # Iburi: the pumice-soil mantle slid off whole with its forest, exposing wet pumice and soil.
+        signature=SignatureSpec(stripped_mean=0.9),
         vv_db=-7.34, vh_db=-13.21,
         trigger="earthquake", source_length_m=15000.0, decay_m=8000.0, affected_fraction=0.14,
         landslide_fraction=0.039, slope50_deg=22.0, landslide_length_m=120.0),
@@ -152,7 +168,11 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         event=("20220225", "20220226"), revisit_days=12, epsg=32647, origin=(600000.0, 25000.0),
         twin_size=(1536, 1536), hurst=0.95, corr_m=4000.0, rms_slope=0.38, base_m=300.0, cone_slope=0.15,
         water=0.0, bare=0.04, grass=0.1, grass_db=(-8.0, -13.5),
-        incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0), wobble_db=0.6,
+        incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0),
+        # Wet season: afternoon convective rain cells wet the canopy at many acquisitions.
+        natural=NaturalSpec(moisture_db=1.0, wet_canopy_db=1.0, wet_share=0.35, regional_db=0.4),
+        # Tall tropical forest: trees at the margins and parts of the canopy often stay.
+        signature=SignatureSpec(stripped_mean=0.8),
         vv_db=-6.9, vh_db=-12.6,
         trigger="earthquake", source_length_m=8000.0, decay_m=4000.0, affected_fraction=0.20,
         landslide_fraction=0.0275, slope50_deg=28.0, landslide_length_m=180.0),
@@ -164,7 +184,12 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         event=("20161113", "20161114"), revisit_days=12, epsg=32759, origin=(630000.0, 5305000.0),
         twin_size=(3072, 3072), hurst=0.75, corr_m=3000.0, rms_slope=0.6, base_m=100.0, cone_slope=0.0,
         water=0.0, bare=0.1, grass=0.8, grass_db=(-10.0, -16.0),
-        incidence_deg=38.57, look_azimuth_deg=(72.18, 287.8), wobble_db=0.4,
+        incidence_deg=38.57, look_azimuth_deg=(72.18, 287.8),
+        # Spring: tussock and its thatch shield the soil, so moisture changes it less than bare soil.
+        natural=NaturalSpec(moisture_db=0.6, wet_canopy_db=0.3, wet_share=0.15, regional_db=0.3),
+        # Rock avalanches and slides in greywacke strip the slope to rough, blocky rock (bright in VV, dark in
+        # VH), and their bouldery debris buries the tussock below (VH down as on the scar, VV up).
+        signature=SignatureSpec(stripped_mean=0.9, exposed_db=(-8.5, -20.5), deposit_db=(1.0, -3.0)),
         vv_db=-9.86, vh_db=-16.05,
         trigger="earthquake", source_length_m=150000.0, decay_m=10000.0, affected_fraction=0.24,
         landslide_fraction=0.038, slope50_deg=32.0, landslide_length_m=220.0),
@@ -176,7 +201,8 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         event=("20170920", "20170921"), revisit_days=6, epsg=32619, origin=(750000.0, 2020000.0),
         twin_size=(2048, 2048), hurst=0.85, corr_m=2000.0, rms_slope=0.4, base_m=150.0, cone_slope=0.0,
         water=0.01, bare=0.0, grass=0.25, grass_db=(-9.5, -15.5),
-        incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0), wobble_db=0.5,
+        incidence_deg=39.0, look_azimuth_deg=(80.0, 280.0),
+        natural=NaturalSpec(moisture_db=1.2, wet_canopy_db=0.8, wet_share=0.3, regional_db=0.3),
         post_change_db={FOREST: (-1.0, -2.0), GRASS: (1.0, 0.5), BARE: (1.5, 1.0)},
         vv_db=-7.2, vh_db=-12.9,
         trigger="rainfall", source_length_m=0.0, decay_m=15000.0, affected_fraction=0.40,
@@ -361,6 +387,10 @@ def _clean_backscatter_db(p: RegionPreset, cos_loc: np.ndarray, cos_ref: np.ndar
     return out
 
 
+def _linear(db: np.ndarray) -> np.ndarray:
+    return np.power(np.float32(10.0), np.asarray(db, np.float32) * np.float32(0.1))
+
+
 class _Radar:
     """The time-varying layers of one cube, one acquisition or pair at a time (dask tasks call these)."""
 
@@ -368,22 +398,44 @@ class _Radar:
         self.p, self.scene, self.looks, self.dates, self.stream = p, scene, float(looks), dates, stream
         self.post_cover = np.where(scene.slides & (scene.cover != WATER), SCAR, scene.cover).astype(np.uint8)
         width = scene.dem.shape[1]
-        self.cos_loc = {o: _cos_local_incidence(p, scene.dem, o) for o in sorted(set(p.orbits))}
-        self.cos_ref = {o: np.cos(np.radians(_incidence_deg(p, o, width)))[None, :] for o in self.cos_loc}
+        orbits = sorted(set(p.orbits))
+        self.cos_loc = {o: _cos_local_incidence(p, scene.dem, o) for o in orbits}
+        self.cos_ref = {o: np.cos(np.radians(_incidence_deg(p, o, width)))[None, :] for o in orbits}
+        dzdx, dzdy = terrain.gradients(scene.dem, SPACING_M)
+        self.slides = signature.draw_slides(np.random.default_rng([*stream, 4]), scene.slides & (scene.cover != WATER),
+                                            scene.dem, p.signature)
+        # The slide's share of the radar sample behind each map pixel, from each side (foreshortening, layover).
+        self.share = {o: signature.radar_share(self.slides.coverage, signature.range_compression(
+            dzdx, dzdy, _incidence_deg(p, o, width)[None, :], _look_azimuth(p, o)), kernel_sigma_px())
+            for o in orbits}
+        self.natural = NaturalChange(p.natural, scene.dem.shape, SPACING_M, dates, [*stream, 5])
         # Speckle lowers the mean of log backscatter by E[ln G] = digamma(L) - ln(L); include it so the
         # speckled cube, not the clean one, sits at the region's level.
         speckle_db = 10.0 / np.log(10.0) * (digamma(self.looks) - np.log(self.looks))
         self.offsets = {}
         valid = scene.valid
         for pol, target in ((0, p.vv_db), (1, p.vh_db)):
-            # Mean over the whole time series: each side as often as it is seen, scars after the event.
-            views = {(o, after): _clean_backscatter_db(p, self.cos_loc[o], self.cos_ref[o],
-                                                       self.post_cover if after else scene.cover, pol,
-                                                       after)[valid].mean()
+            # Mean over the whole time series: each side as often as it is seen, slides after the event.
+            views = {(o, after): self.clean_db(o, after, pol)[valid].mean()
                      for o, after in set(zip(p.orbits, np.arange(len(p.orbits)) >= p.n_pre, strict=True))}
             series = [views[(o, t >= p.n_pre)] for t, o in enumerate(p.orbits)]
             self.offsets[pol] = np.float32(target - float(np.mean(series)) - speckle_db)
         self.deformation = _coseismic_phase(np.random.default_rng([*stream, 3]), scene.dem.shape)
+
+    def clean_db(self, orbit: str, after: bool, pol: int) -> np.ndarray:
+        """Noise-free backscatter (dB) seen from one orbit before or after the event, landslides included."""
+        p, scene = self.p, self.scene
+        cos_loc, cos_ref = self.cos_loc[orbit], self.cos_ref[orbit]
+        pre = _clean_backscatter_db(p, cos_loc, cos_ref, scene.cover, pol, after)
+        if not after:
+            return pre
+        spec = p.signature
+        ratio_db = 10.0 * np.log10(np.maximum(cos_loc, 0.05) / cos_ref)
+        exposed = _linear(spec.exposed_db[pol] + spec.exposed_exponents[pol] * ratio_db)
+        post = signature.post_event_linear(_linear(pre), exposed, self.slides, spec, pol, self.share[orbit])
+        db = (10.0 * np.log10(post)).astype(np.float32)
+        db[cos_loc <= 0.0] = NOISE_FLOOR_DB  # radar shadow shows no change at all
+        return db
 
     def acquisition(self, t: int) -> np.ndarray:
         """(3, y, x): speckled VV and VH and noise-free VV of timestep t (linear; NaN outside the footprint)."""
@@ -391,17 +443,17 @@ class _Radar:
         rng = np.random.default_rng([*self.stream, 1, t])
         orbit, after = p.orbits[t], t >= p.n_pre
         cover = self.post_cover if after else scene.cover
-        # Moisture, rain on the canopy and phenology: each acquisition shifts each cover a little.
-        wobble = rng.normal(0.0, p.wobble_db, size=SCAR + 1).astype(np.float32)[cover]
+        # Moisture and rain cells, wet canopies, harvest: the ground changes between acquisitions.
+        natural = self.natural.change_db(t, cover)
+        shadow = self.cos_loc[orbit] <= 0.0
         out = np.empty((3, *cover.shape), np.float32)
         for pol in (0, 1):
-            db = _clean_backscatter_db(p, self.cos_loc[orbit], self.cos_ref[orbit], cover, pol, after)
-            db += self.offsets[pol] + wobble
-            linear = np.power(np.float32(10.0), db * np.float32(0.1))
+            db = self.clean_db(orbit, after, pol) + self.offsets[pol]
+            db += np.where(shadow, np.float32(0.0), natural[pol])
+            linear = _linear(db)
             if pol == 0:
                 out[2] = linear
-            speckle = rng.standard_gamma(self.looks, size=cover.shape, dtype=np.float32) / np.float32(self.looks)
-            np.multiply(linear, speckle, out=out[pol])
+            np.multiply(linear, correlated_speckle(rng, cover.shape, self.looks), out=out[pol])
         out[:, ~scene.valid] = np.nan
         return out
 

@@ -1,0 +1,72 @@
+"""How visible the landslides of a chip store are to detectors without learning (docs/twin.md, signal report).
+
+The chip store's features are natural logs of backscatter averaged before and after the event; their
+difference is the log-ratio change detector of the Sentinel-1 landslide literature. Here it is read in dB
+(10 log10), the unit the studies publish, inside landslides by zone and outside them, and scored as a
+pixel detector (a threshold on the decrease, with and without a 5 x 5 moving average) by the AUPRC the
+studies use, on the positive chips, as the transfer study evaluates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import uniform_filter
+
+from landslides.metrics import ScoreHistogram
+
+DB_PER_NEPER = 10.0 / np.log(10.0)  # natural-log ratio -> dB
+
+
+def log_ratio_db(store: xr.Dataset, pol: str) -> np.ndarray:
+    """(chip, y, x) change after minus before in dB, from a chip store holding `<pol>_before/after`."""
+    channels = list(store["channel"].values)
+    image = store["image"].values
+    after, before = image[:, channels.index(f"{pol}_after")], image[:, channels.index(f"{pol}_before")]
+    return (after - before) * np.float32(DB_PER_NEPER)
+
+
+def averaged(change: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    """Moving average over `size` x `size` valid pixels of each chip (a boxcar speckle filter)."""
+    out = np.empty_like(change)
+    for k in range(change.shape[0]):
+        weight = uniform_filter(valid[k].astype(np.float32), size, mode="nearest")
+        total = uniform_filter(np.where(valid[k], change[k], 0.0).astype(np.float32), size, mode="nearest")
+        out[k] = total / np.maximum(weight, 1e-6)
+    return out
+
+
+def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision of the landslide class, as the studies' pixel AUPRC."""
+    histogram = ScoreHistogram()
+    histogram.update(scores, labels)
+    return histogram.average_precision()
+
+
+def detector_auprc(store: xr.Dataset, pol: str, window: int = 1) -> float:
+    """AUPRC on the positive chips of thresholding the backscatter decrease (window 1: per pixel)."""
+    positive = store["has_landslide"].values.astype(bool)
+    valid = store["valid"].values[positive].astype(bool)
+    change = log_ratio_db(store, pol)[positive]
+    if window > 1:
+        change = averaged(change, valid, window)
+    return auprc(-change[valid], store["label"].values[positive][valid] > 0)
+
+
+def zone_statistics(change: np.ndarray, zones: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Mean, standard deviation, median and share above 0 dB of the change in each zone."""
+    out = {}
+    for name, mask in zones.items():
+        values = change[mask]
+        if values.size == 0:
+            continue
+        out[name] = {"n": int(values.size), "mean": float(values.mean()), "std": float(values.std()),
+                     "median": float(np.median(values)), "above_zero": float((values > 0).mean())}
+    return out
+
+
+def chip_layer(layer: np.ndarray, store: xr.Dataset) -> np.ndarray:
+    """Cut a (y, x) layer of the cube into the store's chips."""
+    size = store.sizes["y"]
+    return np.stack([layer[r:r + size, c:c + size] for r, c in zip(store["row"].values, store["col"].values,
+                                                                   strict=True)])
