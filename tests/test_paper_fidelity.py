@@ -90,7 +90,7 @@ def test_selection_last_keeps_the_same_model_whatever_the_validation_labels(tmp_
 def test_transfer_figure_shows_each_seed(tmp_path, monkeypatch):
     """The paper gives one run per arm; the table averages seeds, so the AUPRC figure marks every seed's value."""
     from landslides import plots
-    from landslides.studies import transfer
+    from landslides.studies.transfer import figures as transfer_figures
 
     figures = []
     monkeypatch.setattr(plots, "save_figure", lambda fig, png, pdf=None: figures.append(fig))
@@ -99,7 +99,7 @@ def test_transfer_figure_shows_each_seed(tmp_path, monkeypatch):
             for augmentation in ("off", "on") for seed in (1, 2, 3) for split in ("val", "test")]
     rows += [{"features": "sar", "augmentation": "off", "seed": 1, "split": split, "metric": "no_skill",
               "value": 0.05} for split in ("val", "test")]
-    transfer.plot_auprc(pd.DataFrame(rows), str(tmp_path / "a.png"), None)
+    transfer_figures.plot_auprc(pd.DataFrame(rows), str(tmp_path / "a.png"), None)
     for ax, split in zip(figures[0].axes, ("val", "test"), strict=True):
         dots = sorted(round(float(y), 6) for line in ax.lines if line.get_marker() == "o" for y in line.get_ydata())
         expected = sorted(round(r["value"], 6) for r in rows if r["metric"] == "auprc" and r["split"] == split)
