@@ -85,6 +85,19 @@ def comparisons(claim: Claim, runs: list[Run]) -> list[tuple[str, Arm, Arm, floa
 
 # ---- per-sample statistics ----
 
+# Metrics that are rates in [0, 1]: the difference of two lies in [-1, 1].
+RATES = ("auprc", "f1", "precision", "recall", "iou", "miou", "accuracy", "fpr")
+
+
+def within_range(metric: str, low: float, high: float) -> tuple[float, float]:
+    """The interval cut to the values a difference of the metric can take. With 2 seeds the few-seed factor
+    (Student's t with 1 degree of freedom, 12.7) can stretch a rate's interval past +-1; cutting it there
+    changes no verdict (whether 0 is inside is the same)."""
+    if metric.split("_")[0] in RATES:
+        return max(low, -1.0), min(high, 1.0)
+    return low, high
+
+
 def metric_function(metric: str) -> effects.Metric:
     if metric == "auprc":
         return effects.average_precision
@@ -225,7 +238,8 @@ def compare(claim: Claim, scope: str, arm: Arm, baseline: Arm, published, runs: 
                                       paired_samples=paired_samples, draws=draws, seed=seed)
     verdict = effects.verdict(result.low, result.high, claim.direction)
     needed = effects.seeds_needed(result) if verdict == effects.INCONCLUSIVE else None
-    return {**row, "reproduced": result.effect, "ci_low": result.low, "ci_high": result.high, "se": result.se,
+    low, high = within_range(claim.metric, result.low, result.high)
+    return {**row, "reproduced": result.effect, "ci_low": low, "ci_high": high, "se": result.se,
             "seeds": result.seeds, "samples": samples, "interval": interval, "verdict": verdict,
             "seeds_needed": needed}
 

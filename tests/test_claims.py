@@ -219,3 +219,11 @@ def test_the_same_runs_give_the_same_numbers(tmp_path):
     first = claims_table.claims_frame(runs, {}, draws=200)
     claims_table.run_features.cache_clear()
     pd.testing.assert_frame_equal(first, claims_table.claims_frame(runs, {}, draws=200))
+
+
+def test_a_rate_interval_is_cut_to_the_range_a_difference_can_take():
+    from landslides.claims_table import within_range
+
+    assert within_range("auprc", -2.9, 2.5) == (-1.0, 1.0)
+    assert within_range("fpr_landslide_free", -0.2, 1.4) == (-0.2, 1.0)
+    assert within_range("count_abs_all", -300.0, 500.0) == (-300.0, 500.0)  # pixel counts have no bound
