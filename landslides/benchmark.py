@@ -68,7 +68,7 @@ from landslides.train import (
     select_device,
     train_one_epoch,
 )
-from landslides.training_setup import TINY_BATCH, TINY_SIZE, Setup, Work  # noqa: F401  (Work: public here)
+from landslides.training_setup import TINY_BATCH, TINY_SIZE, Setup
 
 CONTEXT_GB = 1.0  # CUDA context and cuBLAS/cuDNN workspaces of one training process
 ALLOCATOR_SLACK = 1.2  # reserved over allocated memory of PyTorch's caching allocator (fragmentation)

@@ -180,7 +180,7 @@ def check_config(config: dict, *, check_paths: bool = True) -> Iterator[tuple[tu
         yield from _check_training(config[study], (study,))
     if check_paths:
         # Local data and weights the jobs will read: missing ones are named now, not after other jobs ran.
-        # A region two studies read is named once.
+        # A region read twice (by two studies, or as one study's train and test region) is named once.
         yield from dict.fromkeys(problem for study, plan in plans.items()
                                  for problem in plan.path_problems(config, config[study]))
 

@@ -22,6 +22,8 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+from landslides.errors import InputError
+
 # Device files of a loaded GPU driver (NVIDIA, AMD ROCm): a GPU is there without importing torch.
 GPU_DRIVER_FILES = ("/dev/nvidiactl", "/dev/kfd")
 
@@ -116,6 +118,14 @@ class Grid:
                 if all(cell[key] == value for key, value in fixed.items())]
 
     def cell(self, wildcards) -> dict:
-        """The cell a job's wildcards name, with each factor's value as the config gives it (a seed stays an int)."""
-        return {name: next(value for value in values if str(value) == str(wildcards[name]))
-                for name, values in self.factors.items()}
+        """The cell a job's wildcards name, with each factor's value as the config gives it (a seed stays an int).
+        A value outside the config's grid (a target asked for by hand) is named, with the grid's values."""
+        cell = {}
+        for name, values in self.factors.items():
+            given = str(wildcards[name])
+            matching = [value for value in values if str(value) == given]
+            if not matching:
+                raise InputError(f"{self.root}: {name} '{given}' is not in the config's grid "
+                                 f"({', '.join(map(str, values))})")
+            cell[name] = matching[0]
+        return cell

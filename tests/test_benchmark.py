@@ -21,6 +21,7 @@ from landslides.studies.refine import plan as refine_plan
 from landslides.studies.ridgei import plan as ridgei_plan
 from landslides.studies.transfer import plan as transfer_plan
 from landslides.train import Split, select_device
+from landslides.training_setup import Work
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +109,7 @@ def test_activation_memory_grows_with_the_pixels():
 
 
 def test_projection_is_steps_times_step_time_plus_validation_and_fixed_costs():
-    setup = SimpleNamespace(name="x", work=[benchmark.Work(jobs=2, epochs=3, train=10, val=8, predict=4)],
+    setup = SimpleNamespace(name="x", work=[Work(jobs=2, epochs=3, train=10, val=8, predict=4)],
                             data_bytes_per_sample=0)
     result = benchmark.Result(setup, bare=[5.0], full=[4.0], eval_rate=8.0, flops=0, checkpoint_s=0.5,
                               model_gb=0.0, memory_measured=False)

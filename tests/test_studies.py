@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from landslides.errors import InputError
 from landslides.studies import STUDIES, study_module
 from landslides.workflow_layout import Grid
 
@@ -70,6 +71,8 @@ def test_grid_files_and_cells_round_trip():
     cell = grid.cell({"features": "sar_dem", "seed": "7"})
     assert cell == {"features": "sar_dem", "seed": 7} and isinstance(cell["seed"], int)
     assert grid.run_dir(cell) == "results/x/runs/features~sar_dem/seed~7"
+    with pytest.raises(InputError, match="results/x/runs: seed '3' is not in the config's grid \\(0, 7\\)"):
+        grid.cell({"features": "sar", "seed": "3"})
 
 
 @pytest.mark.parametrize("study", TABLE_PARAMS)

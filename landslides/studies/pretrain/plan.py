@@ -82,4 +82,4 @@ def config_problems(config: dict, study: dict) -> Problems:
 
 def path_problems(config: dict, study: dict) -> Problems:
     """Local datacubes its jobs will read that are not there."""
-    yield from cube_problems(config, list(dict.fromkeys([study["stage2_region"], *regions(study)])))
+    yield from cube_problems(config, [study["stage2_region"], *regions(study)])

@@ -28,18 +28,20 @@ def setups(study: dict, sizes: dict, tiny: bool) -> list[Setup]:
         n = sizes.get(f"ridgei/{method}")
         work = [Work(len(study["seeds"]), training["epochs"], n["train"], n["val"], n["predict"])] if n else []
         spec = network_spec(method, cfg, BANDS)
-        setup = Setup(f"ridgei/{method}", "ridgei", TITLES[method].format(encoder=cfg.get("encoder")),
-                      lambda spec=spec: build_model(spec), BANDS, size, training, None, "mask", work=work)
-        if method == "classifier":
-            setup.loss_fn, setup.target = lambda logits, labels: F.cross_entropy(logits, labels), "patch"
-        elif method == "deeplab":
-            setup.loss_fn = build_loss(training["loss"])
-        else:
-            setup.loss_fn, setup.target = reconstruction_loss, "image"
-            setup.augment = lambda std=cfg["noise_std"]: AddGaussianNoise(std)
-            setup.output = lambda x: x.float().mean(1)
-        out.append(setup)
+        out.append(Setup(f"ridgei/{method}", "ridgei", TITLES[method].format(encoder=cfg.get("encoder")),
+                         lambda spec=spec: build_model(spec), BANDS, size, training, work=work,
+                         **method_parts(method, cfg, training)))
     return out
+
+
+def method_parts(method: str, cfg: dict, training: dict) -> dict:
+    """What a method trains on and how: its loss and target, and the denoiser's noise and score."""
+    if method == "classifier":
+        return {"loss_fn": lambda logits, labels: F.cross_entropy(logits, labels), "target": "patch"}
+    if method == "deeplab":
+        return {"loss_fn": build_loss(training["loss"]), "target": "mask"}
+    return {"loss_fn": reconstruction_loss, "target": "image",
+            "augment": lambda std=cfg["noise_std"]: AddGaussianNoise(std), "output": lambda x: x.float().mean(1)}
 
 
 def data_sizes(config: dict, workdir: Path, open_store) -> dict[str, dict]:

@@ -73,5 +73,5 @@ def config_problems(config: dict, study: dict) -> Problems:
 
 def path_problems(config: dict, study: dict) -> Problems:
     """Local data and weights its jobs will read that are not there."""
-    yield from cube_problems(config, list(dict.fromkeys([study["train_region"], study["test_region"]])))
+    yield from cube_problems(config, [study["train_region"], study["test_region"]])
     yield from weights_problems(("transfer", "model", "weights"), study["model"]["weights"])
