@@ -84,9 +84,9 @@ def window_taper(size: int) -> np.ndarray:
 
 def _coverage(starts: list[int], size: int, length: int) -> np.ndarray:
     """Sum of the tapers of the windows at `starts` over each of `length` pixels (the blending's divisor)."""
-    total = np.zeros(length, np.float32)
+    total, taper = np.zeros(length, np.float32), window_taper(size)
     for start in starts:
-        total[start : start + size] += window_taper(size)
+        total[start : start + size] += taper
     return total
 
 

@@ -397,12 +397,12 @@ def fit(
             scheduler.step(row["val_loss"] if on_val_loss else score)
         elif scheduler is not None:
             scheduler.step()
+        constant = constant_prediction(val_metrics)
         if keep_last:  # the current weights are the last epoch's: nothing to copy
             best = {"score": score, "epoch": epoch, "metrics": val_metrics, "weights": None}
-        elif _better(score, constant_prediction(val_metrics), best):
+        elif _better(score, constant, best):
             # one copy of the weights on either device (v.cpu() alone aliases on the CPU)
-            best = {"score": score, "epoch": epoch, "metrics": val_metrics,
-                    "constant": constant_prediction(val_metrics),
+            best = {"score": score, "epoch": epoch, "metrics": val_metrics, "constant": constant,
                     "weights": {k: v.to("cpu", copy=True) for k, v in model.state_dict().items()}}
         row.update({f"val_{k}": v for k, v in val_metrics.items() if isinstance(v, float)})
         if epoch == start_epoch and cfg["epochs"] - epoch > 1:  # the first epoch measures this machine
