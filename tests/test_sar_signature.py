@@ -132,8 +132,10 @@ def radar(region):
 @pytest.mark.parametrize("region", ["hokkaido", "talakmau", "kaikoura"])
 def test_landslide_change_by_zone_within_the_documented_ranges(region):
     """Noise-free change, descending (ascending for Kaikoura) view, where the radar sample is all slide:
-    forest scars -2.5 to -10 dB in VH, deposits within 2 dB of the preset's VH change and as much higher in VV
-    as the preset says, every slide its own (docs/twin.md, "Landslide signatures")."""
+    Hokkaido's forest scars change as Sentinel-1 measured clear-cut forest change (VV -2.0, VH -2.3 dB, the
+    calibration target; within 0.4 dB), Talakmau's less (its slides strip less of the tall forest) and
+    Kaikoura's rock scars more; deposits within 2 dB of the preset's VH change and as much higher in VV as
+    the preset says, every slide its own (docs/twin.md, "Landslide signatures")."""
     r, scene = radar(region)
     orbit = "d" if region != "kaikoura" else "ascending"
     before, after = (np.stack([r.clean_db(orbit, a, pol) for pol in (0, 1)]) for a in (False, True))
@@ -142,7 +144,13 @@ def test_landslide_change_by_zone_within_the_documented_ranges(region):
     source = seen & (r.slides.zone == SOURCE) & (scene.cover == FOREST)
     deposit = seen & (r.slides.zone == DEPOSIT) & scene.slides
     if source.sum() > 50:
-        assert -10.0 < change[1][source].mean() < -2.5
+        vv, vh = change[0][source].mean(), change[1][source].mean()
+        if region == "hokkaido":
+            assert (vv, vh) == (pytest.approx(-2.0, abs=0.4), pytest.approx(-2.3, abs=0.4))
+        elif region == "talakmau":
+            assert -2.3 < vh < -0.5 and -2.0 < vv < -0.3  # few slides in a 384 x 384 cube
+        else:
+            assert -10.0 < vh < -2.5
         assert change[1][source].std() > 0.5  # slides differ
     vv_db, vh_db = REGION_PRESETS[region].signature.deposit_db
     assert change[1][deposit].mean() == pytest.approx(vh_db, abs=2.0)  # +- 1.5 dB per slide, few slides here
@@ -156,7 +164,9 @@ def test_slopes_facing_the_sensor_show_less_change():
     dzdx, dzdy = np.gradient(scene.dem, SPACING_M)[1], -np.gradient(scene.dem, SPACING_M)[0]
     compression = signature.range_compression(dzdx, dzdy, np.full((1, scene.dem.shape[1]), 35.9), 280.44)
     change = r.clean_db("d", True, 1) - r.clean_db("d", False, 1)
-    inside = scene.slides & (r.slides.coverage > 0.99) & (r.cos_loc["d"] > 0)
+    # Scars only: deposits lie on the gentler foot of the slides, so mixing zones would compare how much
+    # of each zone the two facings hold rather than the geometry.
+    inside = scene.slides & (r.slides.coverage > 0.99) & (r.cos_loc["d"] > 0) & (r.slides.zone == SOURCE)
     facing, away = inside & (compression < 0.6), inside & (compression > 1.2)
     assert facing.sum() > 20 and away.sum() > 20
     assert change[facing].mean() > change[away].mean() + 0.3

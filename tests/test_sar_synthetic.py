@@ -72,7 +72,9 @@ def test_event_lowers_vh_inside_landslides(region):
     background = (ds["extraction_mask"].values > 0) & ~slides
     vh = ds["vh"].values
     change_db = 10 * np.log10(vh[preset.n_pre:].mean(axis=0) / vh[:preset.n_pre].mean(axis=0))
-    assert -8.0 < change_db[slides].mean() < -2.0
+    # At least 1 dB below the scene's own change: forest scars are calibrated on Sentinel-1's measured
+    # clear-cut change (VH -2.3 dB), which partial stripping, deposits and edges dilute (docs/twin.md).
+    assert -8.0 < change_db[slides].mean() < change_db[background].mean() - 1.0
     assert abs(change_db[background].mean()) < 1.0
 
 

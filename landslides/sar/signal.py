@@ -10,6 +10,7 @@ studies use, on the positive chips, as the transfer study evaluates.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy.ndimage import uniform_filter
 
@@ -70,3 +71,51 @@ def chip_layer(layer: np.ndarray, store: xr.Dataset) -> np.ndarray:
     size = store.sizes["y"]
     return np.stack([layer[r:r + size, c:c + size] for r, c in zip(store["row"].values, store["col"].values,
                                                                    strict=True)])
+
+
+# The detector of Handwerger et al. (2022, NHESS 22, 753) as its published Earth Engine scripts set it
+# (docs/sources.md, [Handwerger code]): VH only; per orbit direction the median of every acquisition
+# before the event and of those in the first 15 days after it; the change of the directions averaged;
+# slopes under 10 degrees masked (their Hokkaido setting); the strongest 1 % of the decrease flagged.
+STACK_POST_DAYS = 15
+STACK_MIN_SLOPE_DEG = 10.0
+STACK_PERCENTILE = 99.0
+
+
+def stack_change_db(cube: xr.Dataset, event_date: tuple[str, str], pol: str = "vh",
+                    post_days: int = STACK_POST_DAYS) -> np.ndarray:
+    """(y, x) change in dB (post median minus pre median), averaged over the orbit directions that have both."""
+    times = pd.DatetimeIndex(cube["timestep"].values)
+    states = np.array([str(s)[:1].lower() for s in cube["sat:orbit_state"].values])
+    last_pre, first_post = (pd.Timestamp(str(d)) for d in event_date)
+    changes = []
+    for state in sorted(set(states)):
+        pre = np.flatnonzero((states == state) & (times <= last_pre))
+        post = np.flatnonzero((states == state) & (times >= first_post)
+                              & (times <= first_post + pd.Timedelta(days=post_days)))
+        if pre.size == 0 or post.size == 0:
+            continue
+        # The median of linear backscatter is the median in dB (a monotone map): one log at the end.
+        before = np.nanmedian(cube[pol].isel(timestep=pre).values, axis=0)
+        after = np.nanmedian(cube[pol].isel(timestep=post).values, axis=0)
+        changes.append(10.0 * (np.log10(after) - np.log10(before)))
+    if not changes:
+        raise ValueError(f"no orbit direction has acquisitions both before {last_pre.date()} and within "
+                         f"{post_days} days after {first_post.date()}")
+    return np.mean(changes, axis=0).astype(np.float32)
+
+
+def percentile_detection(change_db: np.ndarray, labels: np.ndarray, mask: np.ndarray,
+                         percentile: float = STACK_PERCENTILE) -> dict[str, float]:
+    """Flag the strongest decreases (above `percentile` of the decrease inside `mask`) and score them."""
+    decrease = -change_db
+    inside = mask & np.isfinite(decrease)
+    threshold = np.percentile(decrease[inside], percentile)
+    flagged = inside & (decrease >= threshold)
+    truth = labels & inside
+    tp = float((flagged & truth).sum())
+    precision = tp / max(float(flagged.sum()), 1.0)
+    recall = tp / max(float(truth.sum()), 1.0)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+    return {"threshold_db": float(-threshold), "precision": precision, "recall": recall, "f1": f1,
+            "auprc": auprc(decrease[inside], truth[inside]), "no_skill": float(truth[inside].mean())}

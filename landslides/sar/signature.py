@@ -41,7 +41,10 @@ class SignatureSpec:
 
     stripped_mean: float = 0.75  # mean share of the source's cover removed (per slide, beta distributed)
     stripped_concentration: float = 4.0  # alpha + beta of that beta distribution: lower, more varied slides
-    exposed_db: tuple[float, float] = (-9.5, -18.5)  # VV, VH of freshly exposed wet debris on flat ground
+    # VV, VH of the freshly exposed surface (wet soil, debris, broken trunks) on flat ground. Calibrated so
+    # that a forest scar the radar sees whole changes, on average, as Sentinel-1 measured clear-cut forest
+    # change: VV -2.0, VH -2.3 dB (docs/sources.md, [Silva]; Hokkaido's twin gives -2.1 / -2.4).
+    exposed_db: tuple[float, float] = (-9.0, -14.8)
     exposed_spread_db: float = 1.5  # slide-to-slide spread of it (moisture, roughness, rock vs soil)
     deposit_db: tuple[float, float] = (1.0, -1.5)  # VV, VH change of the deposit against the cover before
     deposit_spread_db: float = 1.5  # slide-to-slide spread of the deposit change

@@ -188,8 +188,9 @@ REGION_PRESETS: dict[str, RegionPreset] = {
         # Spring: tussock and its thatch shield the soil, so moisture changes it less than bare soil.
         natural=NaturalSpec(moisture_db=0.6, wet_canopy_db=0.3, wet_share=0.15, regional_db=0.3),
         # Rock avalanches and slides in greywacke strip the slope to rough, blocky rock (bright in VV, dark in
-        # VH), and their bouldery debris buries the tussock below (VH down as on the scar, VV up).
-        signature=SignatureSpec(stripped_mean=0.9, exposed_db=(-8.5, -20.5), deposit_db=(1.0, -3.0)),
+        # VH); their debris changes the ground below as elsewhere. No published measurement: the first choices
+        # of #28 (VH -20.5 and a VH -3 dB deposit were tried only to meet a test bound since dropped).
+        signature=SignatureSpec(stripped_mean=0.9, exposed_db=(-8.5, -17.0)),
         vv_db=-9.86, vh_db=-16.05,
         trigger="earthquake", source_length_m=150000.0, decay_m=10000.0, affected_fraction=0.24,
         landslide_fraction=0.038, slope50_deg=32.0, landslide_length_m=220.0),
