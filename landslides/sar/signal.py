@@ -9,6 +9,8 @@ studies use, on the positive chips, as the transfer study evaluates.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -95,9 +97,12 @@ def stack_change_db(cube: xr.Dataset, event_date: tuple[str, str], pol: str = "v
                               & (times <= first_post + pd.Timedelta(days=post_days)))
         if pre.size == 0 or post.size == 0:
             continue
-        # The median of linear backscatter is the median in dB (a monotone map): one log at the end.
-        before = np.nanmedian(cube[pol].isel(timestep=pre).values, axis=0)
-        after = np.nanmedian(cube[pol].isel(timestep=post).values, axis=0)
+        # The median of linear backscatter is the median in dB (a monotone map): one log at the end. Pixels
+        # outside the extraction mask are NaN at every date: their median stays NaN, without a warning.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+            before = np.nanmedian(cube[pol].isel(timestep=pre).values, axis=0)
+            after = np.nanmedian(cube[pol].isel(timestep=post).values, axis=0)
         changes.append(10.0 * (np.log10(after) - np.log10(before)))
     if not changes:
         raise ValueError(f"no orbit direction has acquisitions both before {last_pre.date()} and within "
