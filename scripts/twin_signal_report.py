@@ -7,10 +7,11 @@ polarisation, and the pixel AUPRC of thresholding the decrease, per pixel and af
 
     python scripts/twin_signal_report.py                       # prints the tables
     python scripts/twin_signal_report.py --write docs/twin.md  # replaces the marked section
-    python scripts/twin_signal_report.py --exposed-db -9.0 -14.8   # a what-if, not the twin (docs/twin.md)
+    python scripts/twin_signal_report.py --exposed-db -9.5 -18.5   # a what-if, not the twin
 
-Published values of the real events go beside the twin's (PUBLISHED_CHANGE, PUBLISHED_DETECTOR), with
-their source in docs/sources.md.
+Published values go beside the twin's (PUBLISHED_CHANGE, PUBLISHED_DETECTOR, PUBLISHED_STACK), with their
+source in docs/sources.md. `--exposed-db` prints the same tables for another level of the scars' exposed
+surface (a what-if: it changes every region's preset in this process only, and cannot --write).
 """
 
 from __future__ import annotations

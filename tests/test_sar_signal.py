@@ -51,3 +51,9 @@ def test_percentile_detection_flags_the_strongest_decrease():
     assert out["auprc"] == pytest.approx(1.0) and out["no_skill"] == pytest.approx(0.16)
     masked = signal.percentile_detection(change, labels, mask & ~labels, percentile=84.0)
     assert masked["recall"] == 0.0 and masked["precision"] == 0.0  # nothing to find outside the mask
+
+
+def test_percentile_detection_names_an_empty_mask():
+    change = np.zeros((4, 4), np.float32)
+    with pytest.raises(ValueError, match="no pixel"):
+        signal.percentile_detection(change, change > 0, np.zeros((4, 4), bool))

@@ -115,6 +115,8 @@ def percentile_detection(change_db: np.ndarray, labels: np.ndarray, mask: np.nda
     """Flag the strongest decreases (above `percentile` of the decrease inside `mask`) and score them."""
     decrease = -change_db
     inside = mask & np.isfinite(decrease)
+    if not inside.any():
+        raise ValueError("no pixel with a backscatter change inside the mask (slope and extraction mask)")
     threshold = np.percentile(decrease[inside], percentile)
     flagged = inside & (decrease >= threshold)
     truth = labels & inside
