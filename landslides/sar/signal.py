@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import uniform_filter
 
-from landslides.metrics import ScoreHistogram
+from landslides.metrics import ScoreHistogram, count_metrics
 
 DB_PER_NEPER = 10.0 / np.log(10.0)  # natural-log ratio -> dB
 
@@ -118,11 +118,9 @@ def percentile_detection(change_db: np.ndarray, labels: np.ndarray, mask: np.nda
     if not inside.any():
         raise ValueError("no pixel with a backscatter change inside the mask (slope and extraction mask)")
     threshold = np.percentile(decrease[inside], percentile)
-    flagged = inside & (decrease >= threshold)
-    truth = labels & inside
-    tp = float((flagged & truth).sum())
-    precision = tp / max(float(flagged.sum()), 1.0)
-    recall = tp / max(float(truth.sum()), 1.0)
-    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-    return {"threshold_db": float(-threshold), "precision": precision, "recall": recall, "f1": f1,
-            "auprc": auprc(decrease[inside], truth[inside]), "no_skill": float(truth[inside].mean())}
+    flagged, truth = decrease[inside] >= threshold, labels[inside].astype(bool)
+    counts = count_metrics(int((flagged & truth).sum()), int((flagged & ~truth).sum()),
+                           int((~flagged & truth).sum()), int((~flagged & ~truth).sum()))
+    # A rate with nothing to count (no landslide inside the mask) reads 0 here, not NaN: the report prints it.
+    scores = {key: 0.0 if np.isnan(counts[key]) else counts[key] for key in ("precision", "recall", "f1", "no_skill")}
+    return {"threshold_db": float(-threshold), **scores, "auprc": auprc(decrease[inside], truth)}
